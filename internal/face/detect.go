@@ -1,0 +1,121 @@
+package face
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/visagehq/visage/internal/imageio"
+)
+
+// maxStretch bounds how far the detector input may distort an image's
+// aspect ratio. RFB-320 was trained on images stretched to 320×240, so
+// moderate stretching is what it expects; beyond this the image is padded.
+const maxStretch = 1.5
+
+// Detect finds faces after score threshold, NMS and the minimum face size,
+// most prominent first (see rank). When nothing is found it looks once
+// more with a margin around the image: the detector was trained on faces
+// with context and misses a face that fills a tight crop edge to edge.
+func (e *Engine) Detect(ctx context.Context, img *imageio.Image) ([]Detection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	x0, y0, x1, y1 := detectorWindow(img.W, img.H, e.detAspect())
+	dets, err := e.detectIn(img, x0, y0, x1, y1)
+	if err != nil || len(dets) > 0 {
+		return dets, err
+	}
+	mx, my := 0.25*(x1-x0), 0.25*(y1-y0)
+	return e.detectIn(img, x0-mx, y0-my, x1+mx, y1+my)
+}
+
+func (e *Engine) detAspect() float64 {
+	return float64(e.det.model.Shape[3]) / float64(e.det.model.Shape[2])
+}
+
+// detectIn runs the detector on the source window [x0,x1]×[y0,y1], which
+// may extend past the image (edge pixels repeat there).
+func (e *Engine) detectIn(img *imageio.Image, x0, y0, x1, y1 float64) ([]Detection, error) {
+	m := e.det.model
+	inW, inH := int(m.Shape[3]), int(m.Shape[2])
+	t := imageio.CropResize(x0, y0, x1, y1, inW, inH)
+	out, err := e.det.run(toTensor(img.Warp(t, inW, inH), m))
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	scores, boxes := out[0], out[1]
+	var dets []Detection
+	minPx := float64(m.MinFacePx)
+	for i := 0; i < len(scores)/2; i++ {
+		s := scores[2*i+1]
+		if s < m.ScoreThreshold {
+			continue
+		}
+		b := boxes[4*i : 4*i+4]
+		box := clipBox(Box{
+			X1: x0 + float64(b[0])*(x1-x0), Y1: y0 + float64(b[1])*(y1-y0),
+			X2: x0 + float64(b[2])*(x1-x0), Y2: y0 + float64(b[3])*(y1-y0),
+		}, img.W, img.H)
+		if box.W() < minPx || box.H() < minPx {
+			continue
+		}
+		dets = append(dets, Detection{Box: box, Score: s})
+	}
+	dets = nms(dets, float64(m.NMSIoU))
+	rank(dets, img.W, img.H)
+	return dets, nil
+}
+
+// rank orders faces by area less twice the squared distance of the box
+// centre from the image centre (InsightFace's rule): of two faces of
+// similar size the one the camera points at is the subject, and a large
+// blurry head at the edge of a crowd shot is not.
+func rank(dets []Detection, w, h int) {
+	key := func(b Box) float64 {
+		dx := b.X1 + b.W()/2 - float64(w)/2
+		dy := b.Y1 + b.H()/2 - float64(h)/2
+		return b.area() - 2*(dx*dx+dy*dy)
+	}
+	sort.SliceStable(dets, func(i, j int) bool { return key(dets[i].Box) > key(dets[j].Box) })
+}
+
+// detectorWindow returns the source rectangle fed to the detector: the
+// whole image, widened or heightened (padding by edge repetition) only as
+// much as needed to keep the stretch within maxStretch.
+func detectorWindow(w, h int, aspect float64) (x0, y0, x1, y1 float64) {
+	fw, fh := float64(w), float64(h)
+	r := (fw / fh) / aspect
+	switch {
+	case r > maxStretch: // too wide: grow height
+		nh := fw / aspect / maxStretch
+		return 0, -(nh - fh) / 2, fw, fh + (nh-fh)/2
+	case r < 1/maxStretch: // too tall: grow width
+		nw := fh * aspect / maxStretch
+		return -(nw - fw) / 2, 0, fw + (nw-fw)/2, fh
+	}
+	return 0, 0, fw, fh
+}
+
+func clipBox(b Box, w, h int) Box {
+	return Box{max(0, b.X1), max(0, b.Y1), min(float64(w), b.X2), min(float64(h), b.Y2)}
+}
+
+// nms is standard greedy non-maximum suppression by score.
+func nms(dets []Detection, iou float64) []Detection {
+	sort.SliceStable(dets, func(i, j int) bool { return dets[i].Score > dets[j].Score })
+	var keep []Detection
+	for _, d := range dets {
+		ok := true
+		for _, k := range keep {
+			if d.Box.iou(k.Box) > iou {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			keep = append(keep, d)
+		}
+	}
+	return keep
+}

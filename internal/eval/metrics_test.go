@@ -1,0 +1,77 @@
+package eval
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestPerfectSeparation(t *testing.T) {
+	m := Measure([]float64{0.8, 0.9, 0.7}, []float64{0.1, 0.2, 0.3, 0.0})
+	if m.AUC != 1 || m.EER != 0 || m.BestAccuracy != 1 {
+		t.Fatalf("%+v", m)
+	}
+}
+
+func TestOverlap(t *testing.T) {
+	pos := []float64{0.1, 0.6, 0.7, 0.8}
+	neg := []float64{0.0, 0.2, 0.65, 0.3}
+	m := Measure(pos, neg)
+	// 12 of the 16 (pos, neg) pairs are ordered correctly.
+	if math.Abs(m.AUC-12.0/16) > 1e-12 {
+		t.Fatalf("AUC %v", m.AUC)
+	}
+	if m.EER != 0.25 {
+		t.Fatalf("EER %v", m.EER)
+	}
+	at := AtThreshold(pos, neg, 0.5)
+	if at.FRR != 0.25 || at.FAR != 0.25 || at.Accuracy != 0.75 {
+		t.Fatalf("%+v", at)
+	}
+	op := OperatingPoint(m.Positive.sorted, m.Negative.sorted, 0.25)
+	if op.FAR > 0.25 || op.TAR != 0.75 {
+		t.Fatalf("%+v", op)
+	}
+}
+
+func TestFARTargetsNeedEnoughNegatives(t *testing.T) {
+	m := Measure([]float64{1}, make([]float64, 500))
+	if _, ok := m.TARAtFAR["1e-3"]; ok {
+		t.Fatal("FAR 1e-3 cannot be measured on 500 impostors")
+	}
+	if _, ok := m.TARAtFAR["1e-2"]; !ok {
+		t.Fatal("FAR 1e-2 should be measured on 500 impostors")
+	}
+}
+
+func TestPairsFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/1.jpg", "a/2.jpg", "b/1.png", "c/x.webp", "c/notes.txt"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
+	}
+	pairs, err := IdentityPairs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := 0
+	for _, p := range pairs {
+		if p.Same {
+			same++
+		}
+	}
+	if same != 1 || len(pairs) != 1+2+2+1 {
+		t.Fatalf("same %d total %d", same, len(pairs))
+	}
+	f := filepath.Join(dir, "pairs.txt")
+	os.WriteFile(f, []byte("# comment\na/1.jpg a/2.jpg same\n\na/1.jpg b/1.png diff\n"), 0o644)
+	got, err := ReadPairs(f)
+	if err != nil || len(got) != 2 || !got[0].Same || got[1].B != filepath.Join(dir, "b/1.png") {
+		t.Fatalf("%v %+v", err, got)
+	}
+	os.WriteFile(f, []byte("a b maybe\n"), 0o644)
+	if _, err := ReadPairs(f); err == nil {
+		t.Fatal("bad label accepted")
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/visagehq/visage/internal/config"
+	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/imageio"
+	"github.com/visagehq/visage/internal/models"
+)
+
+// engineFlags are the flags of every command that runs the models.
+type engineFlags struct {
+	cfg   config.Engine
+	jsonl bool
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	config.RegisterEngine(fs, &f.cfg)
+	fs.BoolVar(&f.jsonl, "jsonl", false, "print one JSON object per input path, one per line")
+}
+
+func (f *engineFlags) open() (*face.Engine, error) {
+	m, err := models.Load(f.cfg.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Verify(m, f.cfg.ModelsDir); err != nil {
+		return nil, err
+	}
+	return face.New(face.Config{ModelsDir: f.cfg.ModelsDir, Manifest: m, Threads: f.cfg.Threads})
+}
+
+func (f *engineFlags) limits() imageio.Limits {
+	return imageio.Limits{MaxBytes: f.cfg.MaxBytes, MaxPixels: f.cfg.MaxPixels}
+}
+
+// loadImage reads and decodes one file; read errors get their own codes.
+func loadImage(path string, lim imageio.Limits) (*imageio.Image, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &fileError{"file_not_found", err}
+	}
+	if st.IsDir() {
+		return nil, &fileError{"not_a_file", fmt.Errorf("%s is a directory", path)}
+	}
+	if st.Size() > lim.MaxBytes && lim.MaxBytes > 0 {
+		return nil, fmt.Errorf("%w: %s is %d bytes", imageio.ErrTooLarge, path, st.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &fileError{"read_error", err}
+	}
+	img, _, err := imageio.Decode(data, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+type fileError struct {
+	code string
+	err  error
+}
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+func errorCode(err error) string {
+	var fe *fileError
+	if errors.As(err, &fe) {
+		return fe.code
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "file_not_found"
+	}
+	return face.ErrorCode(err)
+}
+
+func errPtr(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := errorCode(err)
+	return &s
+}
+
+type detectResult struct {
+	Path    string      `json:"path"`
+	Faces   []face.Face `json:"faces"`
+	Error   *string     `json:"error"`
+	Message string      `json:"message,omitempty"`
+}
+
+func runDetect(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("usage: visage detect [--jsonl] IMAGE…")
+	}
+	eng, err := ef.open()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	failed := false
+	for _, p := range fs.Args() {
+		res := detectResult{Path: p, Faces: []face.Face{}}
+		img, err := loadImage(p, ef.limits())
+		if err == nil {
+			res.Faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
+		}
+		if err != nil {
+			res.Error, res.Message, failed = errPtr(err), err.Error(), true
+		}
+		if err := emit(res, ef.jsonl); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return exitError{2}
+	}
+	return nil
+}
+
+type embedResult struct {
+	Path      string    `json:"path"`
+	Faces     int       `json:"faces"`
+	Model     string    `json:"model"`
+	Embedding []float32 `json:"embedding"`
+	Error     *string   `json:"error"`
+	Message   string    `json:"message,omitempty"`
+}
+
+func runEmbed(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("usage: visage embed [--jsonl] IMAGE…")
+	}
+	eng, err := ef.open()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	failed := false
+	for _, p := range fs.Args() {
+		res := embedResult{Path: p, Model: eng.EmbeddingModel()}
+		res.Faces, res.Embedding, err = embedLargest(ctx, eng, p, ef.limits())
+		if err != nil {
+			res.Error, res.Message, failed = errPtr(err), err.Error(), true
+		}
+		if err := emit(res, ef.jsonl); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return exitError{2}
+	}
+	return nil
+}
+
+// embedLargest counts the faces in an image and embeds the largest.
+func embedLargest(ctx context.Context, eng *face.Engine, p string, lim imageio.Limits) (int, []float32, error) {
+	img, err := loadImage(p, lim)
+	if err != nil {
+		return 0, nil, err
+	}
+	dets, err := eng.Detect(ctx, img)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(dets) == 0 {
+		return 0, nil, face.ErrNoFace
+	}
+	faces, err := eng.AnalyzeDetections(ctx, img, dets[:1], face.Options{Embed: true})
+	if err != nil {
+		return len(dets), nil, err
+	}
+	return len(dets), faces[0].Embedding.Vector, nil
+}
+
+func emit(v any, compact bool) error {
+	enc := json.NewEncoder(os.Stdout)
+	if !compact {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(v)
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/visagehq/visage/internal/eval"
+	"github.com/visagehq/visage/internal/face"
+)
+
+type evalReport struct {
+	Model        string            `json:"model"`
+	Pairs        int               `json:"pairs"`
+	Scored       int               `json:"scored_pairs"`
+	Images       int               `json:"images"`
+	FailedImages map[string]string `json:"failed_images"`
+	MsPerImage   float64           `json:"ms_per_image"`
+	Cosine       *eval.Binary      `json:"cosine,omitempty"`
+	AtMatch      *eval.At          `json:"at_match_threshold,omitempty"`
+	Liveness     *livenessReport   `json:"liveness,omitempty"`
+}
+
+type livenessReport struct {
+	eval.Binary
+	AtDefault eval.At `json:"at_default_threshold"`
+}
+
+func runEval(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	var ef engineFlags
+	ef.register(fs)
+	ids := fs.String("identities", "", "folder with one sub-folder of images per person: build all genuine and impostor pairs")
+	live := fs.String("liveness", "", "folder with live/ and spoof/ sub-folders: measure passive liveness")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*ids == "") == (fs.NArg() == 0) && *live == "" {
+		return errors.New("usage: visage eval PAIRS | --identities DIR | --liveness DIR")
+	}
+	eng, err := ef.open()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	rep := evalReport{Model: eng.EmbeddingModel(), FailedImages: map[string]string{}}
+	if *live != "" {
+		if err := evalLiveness(ctx, eng, &ef, *live, &rep); err != nil {
+			return err
+		}
+	}
+	if *ids != "" || fs.NArg() > 0 {
+		var pairs []eval.Pair
+		if *ids != "" {
+			pairs, err = eval.IdentityPairs(*ids)
+		} else {
+			pairs, err = eval.ReadPairs(fs.Arg(0))
+		}
+		if err != nil {
+			return err
+		}
+		if err := evalPairs(ctx, eng, &ef, pairs, &rep); err != nil {
+			return err
+		}
+	}
+	if ef.jsonl {
+		return emit(rep, true)
+	}
+	printReport(rep, eng)
+	return nil
+}
+
+// embedAll embeds the primary face of each image once, with progress.
+func embedAll(ctx context.Context, eng *face.Engine, ef *engineFlags, paths []string, rep *evalReport, opt face.Options) (map[string]face.Face, error) {
+	out := map[string]face.Face{}
+	start := time.Now()
+	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "\ranalysing %d/%d", i+1, len(paths))
+		img, err := loadImage(p, ef.limits())
+		var faces []face.Face
+		if err == nil {
+			opt.MaxFaces = 1
+			faces, err = eng.Analyze(ctx, img, opt)
+		}
+		if err == nil && len(faces) == 0 {
+			err = face.ErrNoFace
+		}
+		if err != nil {
+			rep.FailedImages[p] = errorCode(err)
+			continue
+		}
+		out[p] = faces[0]
+	}
+	fmt.Fprintln(os.Stderr)
+	rep.Images += len(paths)
+	rep.MsPerImage = float64(time.Since(start).Milliseconds()) / float64(max(1, len(paths)))
+	return out, nil
+}
+
+func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []eval.Pair, rep *evalReport) error {
+	faces, err := embedAll(ctx, eng, ef, eval.Images(pairs), rep, face.Options{Embed: true})
+	if err != nil {
+		return err
+	}
+	var pos, neg []float64
+	for _, p := range pairs {
+		a, okA := faces[p.A]
+		b, okB := faces[p.B]
+		if !okA || !okB {
+			continue
+		}
+		c, err := face.Cosine(a.Embedding, b.Embedding)
+		if err != nil {
+			return err
+		}
+		if p.Same {
+			pos = append(pos, float64(c))
+		} else {
+			neg = append(neg, float64(c))
+		}
+	}
+	rep.Pairs, rep.Scored = len(pairs), len(pos)+len(neg)
+	m := eval.Measure(pos, neg)
+	rep.Cosine = &m
+	at := eval.AtThreshold(pos, neg, float64(matchCosine(eng)))
+	rep.AtMatch = &at
+	return nil
+}
+
+// matchCosine inverts the score map at the default match score.
+func matchCosine(eng *face.Engine) float32 {
+	lo, hi := float32(-1), float32(1)
+	for i := 0; i < 50; i++ {
+		mid := (lo + hi) / 2
+		if eng.Score(mid) < eng.MatchScore() {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+func evalLiveness(ctx context.Context, eng *face.Engine, ef *engineFlags, dir string, rep *evalReport) error {
+	live, spoof, err := eval.LivenessSet(dir)
+	if err != nil {
+		return err
+	}
+	faces, err := embedAll(ctx, eng, ef, append(live, spoof...), rep, face.Options{Liveness: true})
+	if err != nil {
+		return err
+	}
+	scores := func(paths []string) []float64 {
+		var s []float64
+		for _, p := range paths {
+			if f, ok := faces[p]; ok && f.Liveness != nil {
+				s = append(s, float64(*f.Liveness))
+			}
+		}
+		return s
+	}
+	pos, neg := scores(live), scores(spoof)
+	rep.Liveness = &livenessReport{Binary: eval.Measure(pos, neg),
+		AtDefault: eval.AtThreshold(pos, neg, float64(eng.LivenessThreshold()))}
+	return nil
+}
+
+func printReport(r evalReport, eng *face.Engine) {
+	fmt.Printf("model %s: %d images, %.0f ms/image, %d failed\n", r.Model, r.Images, r.MsPerImage, len(r.FailedImages))
+	for p, c := range r.FailedImages {
+		fmt.Printf("  failed %s: %s\n", p, c)
+	}
+	if c := r.Cosine; c != nil {
+		fmt.Printf("pairs %d (scored %d): genuine %d, impostor %d\n", r.Pairs, r.Scored, c.Positive.N, c.Negative.N)
+		printBinary(*c)
+		fmt.Printf("  at the default match score %.0f (cosine %.3f): accuracy %.4f, FRR %.4f, FAR %.5f\n",
+			eng.MatchScore(), r.AtMatch.Threshold, r.AtMatch.Accuracy, r.AtMatch.FRR, r.AtMatch.FAR)
+	}
+	if l := r.Liveness; l != nil {
+		fmt.Printf("liveness: live %d, spoof %d\n", l.Positive.N, l.Negative.N)
+		printBinary(l.Binary)
+		fmt.Printf("  at the default threshold %.2f: real rejected %.1f%%, spoof accepted %.1f%%\n",
+			l.AtDefault.Threshold, 100*l.AtDefault.FRR, 100*l.AtDefault.FAR)
+	}
+}
+
+func printBinary(b eval.Binary) {
+	d := func(name string, x eval.Dist) {
+		fmt.Printf("  %-9s mean %.3f std %.3f min %.3f p01 %.3f p50 %.3f p99 %.3f max %.3f\n", name, x.Mean, x.Std, x.Min, x.P01, x.P50, x.P99, x.Max)
+	}
+	d("positive", b.Positive)
+	d("negative", b.Negative)
+	fmt.Printf("  AUC %.5f  EER %.4f (at %.3f)  best accuracy %.4f (at %.3f)\n", b.AUC, b.EER, b.EERAt, b.BestAccuracy, b.BestAt)
+	for _, k := range []string{"1e-1", "1e-2", "1e-3", "1e-4"} {
+		if op, ok := b.TARAtFAR[k]; ok {
+			fmt.Printf("  TAR %.4f at FAR %s (threshold %.3f, measured FAR %.5f)\n", op.TAR, k, op.Threshold, op.FAR)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+# Visage: `make run` sets everything up and starts Visage on the embedded
+# defaults; `make test` runs the whole suite. Both are safe to repeat:
+# every install step is cached under git-ignored folders.
+
+GO         ?= go
+MODELS_DIR ?= models
+STATICCHECK_VERSION ?= v0.8.2
+BIN        := bin/visage
+export PATH := $(CURDIR)/.cache/bin:$(PATH)
+
+.PHONY: all build models run test unit lint bench eval clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/visage
+
+models: build
+	./$(BIN) models install --models-dir $(MODELS_DIR)
+
+# Until the server lands (issue 3) "run" analyses a fixture photo end to end.
+run: models
+	./$(BIN) detect --models-dir $(MODELS_DIR) $(or $(IMAGE),../shared/fixtures/faces/deepface/id00_img1/img1.jpg)
+
+test: models lint unit
+
+unit:
+	$(GO) test -count=1 ./...
+
+lint: .cache/bin/staticcheck
+	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	staticcheck ./...
+
+.cache/bin/staticcheck:
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+bench: models
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/imageio/
+
+eval: models
+	./$(BIN) eval --identities ../shared/fixtures/faces/deepface
+	./$(BIN) eval ../shared/fixtures/faces/deepface/pairs.txt
+	./$(BIN) eval --identities ../shared/fixtures/faces/bbt
+	./$(BIN) eval --liveness ../shared/fixtures/liveness
+
+clean:
+	rm -rf bin

@@ -1,0 +1,275 @@
+// Package store persists Visage's tenants, API keys and enrolled faces.
+//
+// One database/sql implementation serves both backends: SQLite (the
+// embedded, single-machine default) and PostgreSQL (many stateless nodes).
+// The differences between them live in a small dialect value (dialect.go),
+// so every query is written once and both backends pass the same test suite
+// (package storetest).
+//
+// Every face, image and template method takes the integration id and scopes
+// its SQL by it; the schema backs that up with composite foreign keys, so a
+// row of one tenant can never point at a face of another.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Callers test them with errors.Is; the store wraps them
+// with the operation and the ids involved.
+var (
+	// ErrNotFound: the row does not exist or belongs to another integration.
+	// The two cases are indistinguishable on purpose, so tenants cannot probe
+	// for each other's ids.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique constraint was violated (duplicate faceId,
+	// API key id, public key, ...).
+	ErrConflict = errors.New("store: conflict")
+	// ErrInvalid: the caller passed a value the store refuses to persist
+	// (out-of-range policy, malformed cursor).
+	ErrInvalid = errors.New("store: invalid argument")
+)
+
+// Store is a handle on one database. It is safe for concurrent use.
+type Store interface {
+	Data
+	// InTx runs fn in one database transaction: it commits when fn returns
+	// nil and rolls back when fn returns an error or panics.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Migrate applies the embedded migrations that the database lacks. It
+	// is idempotent, and on PostgreSQL safe to run from several processes
+	// at once (they serialise on an advisory lock).
+	Migrate(ctx context.Context) error
+	// SchemaVersion reports the newest migration applied to the database
+	// and the newest one embedded in this binary (current < latest means
+	// Migrate is due). On an empty database it creates goose's version
+	// table and reports 0.
+	SchemaVersion(ctx context.Context) (current, latest int64, err error)
+	// Ping checks that the database answers; for readiness probes.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is a transaction opened by Store.InTx. It offers the same data methods
+// as Store, so a state change and, say, an outbox row commit together.
+type Tx interface {
+	Data
+}
+
+// Data is the set of data methods shared by Store and Tx.
+type Data interface {
+	Integrations
+	APIKeys
+	Faces
+	FaceImages
+	Templates
+}
+
+// Integrations persists tenants.
+type Integrations interface {
+	// CreateIntegration inserts in. It fills in.ID ("int_…") and
+	// in.CreatedAt when they are zero.
+	CreateIntegration(ctx context.Context, in *Integration) error
+	GetIntegration(ctx context.Context, id string) (*Integration, error)
+	// GetIntegrationByPublicKey serves the vendor APIs that identify an
+	// integration by a public key rather than an API key.
+	GetIntegrationByPublicKey(ctx context.Context, publicKey string) (*Integration, error)
+	// ListIntegrations returns every integration, oldest first. Tenants are
+	// few (one per business), so there is no pagination.
+	ListIntegrations(ctx context.Context) ([]Integration, error)
+	// UpdateIntegration overwrites every field but ID and CreatedAt.
+	UpdateIntegration(ctx context.Context, in *Integration) error
+	// DeleteIntegration removes the integration with its keys, faces,
+	// images and templates, and returns the blob keys the caller must
+	// delete from blob storage.
+	DeleteIntegration(ctx context.Context, id string) (blobKeys []string, err error)
+}
+
+// APIKeys persists API keys. The store only ever sees the hash of a secret.
+type APIKeys interface {
+	// CreateAPIKey inserts k. k.ID is the public key id the client sends;
+	// it is generated ("key_…") when empty.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKey looks a key up by its public id, whatever its integration:
+	// that is how a request is tied to its integration. Revoked keys are
+	// returned too; the caller checks RevokedAt.
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, integrationID string) ([]APIKey, error)
+	// TouchAPIKey records that the key was used at at.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	// RevokeAPIKey marks the key revoked at at. Revoking twice keeps the
+	// first time.
+	RevokeAPIKey(ctx context.Context, integrationID, id string, at time.Time) error
+}
+
+// Faces persists enrolled subjects.
+type Faces interface {
+	// CreateFace inserts f, filling f.ID ("face_…"), CreatedAt and
+	// UpdatedAt. A second face with the same FaceID in the same
+	// integration fails with ErrConflict.
+	CreateFace(ctx context.Context, f *Face) error
+	// GetFace finds a face by its internal id.
+	GetFace(ctx context.Context, integrationID, ref string) (*Face, error)
+	// GetFaceByFaceID finds a face by the client's identifier.
+	GetFaceByFaceID(ctx context.Context, integrationID, faceID string) (*Face, error)
+	// ListFaces returns up to limit faces in creation order, starting after
+	// cursor ("" for the first page). FacePage.Next is "" on the last page.
+	ListFaces(ctx context.Context, integrationID, cursor string, limit int) (FacePage, error)
+	// UpdateFace stores f.Enabled and f.Metadata and bumps f.UpdatedAt.
+	UpdateFace(ctx context.Context, f *Face) error
+	// DeleteFace deletes the face with its images and templates in one
+	// transaction and returns the images' blob keys, which the caller must
+	// delete from blob storage (GDPR erasure).
+	DeleteFace(ctx context.Context, integrationID, ref string) (blobKeys []string, err error)
+}
+
+// FaceImages persists the metadata of stored face images; the bytes live in
+// blob storage under BlobKey.
+type FaceImages interface {
+	// AddFaceImage inserts img, filling ID ("img_…") and CreatedAt. It
+	// fails with ErrNotFound when img.FaceRef is not a face of
+	// img.IntegrationID.
+	AddFaceImage(ctx context.Context, img *FaceImage) error
+	GetFaceImage(ctx context.Context, integrationID, id string) (*FaceImage, error)
+	// ListFaceImages returns a face's images, oldest first.
+	ListFaceImages(ctx context.Context, integrationID, faceRef string) ([]FaceImage, error)
+	// DeleteFaceImage deletes one image and the templates computed from it,
+	// and returns its blob key for the caller to delete.
+	DeleteFaceImage(ctx context.Context, integrationID, id string) (blobKey string, err error)
+}
+
+// Templates persists sealed face embeddings.
+type Templates interface {
+	// AddTemplate inserts t, filling ID ("tpl_…") and CreatedAt. It fails
+	// with ErrNotFound when t.FaceRef (or t.ImageID, if set) does not
+	// belong to t.IntegrationID.
+	AddTemplate(ctx context.Context, t *Template) error
+	// ListFaceTemplates returns one face's templates, oldest first.
+	ListFaceTemplates(ctx context.Context, integrationID, faceRef string) ([]Template, error)
+	// ListTemplates returns every template of one embedding model in an
+	// integration, to load a 1:N search index. Templates of disabled faces
+	// are included and flagged, so the index can hold them without a
+	// second query per face.
+	ListTemplates(ctx context.Context, integrationID, modelID string) ([]IndexedTemplate, error)
+}
+
+// Integration is a tenant: one business using Visage.
+type Integration struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	Policy    Policy
+	// WebhookURLs maps an event name to the URLs notified of it.
+	WebhookURLs         map[string][]string
+	CallbackURLTemplate string
+	// Theme is the hosted page's look (logo URL, colours, texts) as JSON;
+	// the store keeps it opaque.
+	Theme json.RawMessage
+	// PublicKey identifies the integration on vendor APIs that use one.
+	// Empty means none; non-empty values are unique.
+	PublicKey string
+	// SealedAESKey and SealedWebhookSecret arrive encrypted by the caller;
+	// the store keeps the bytes as they are.
+	SealedAESKey        []byte
+	SealedWebhookSecret []byte
+}
+
+// Policy holds an integration's verification settings.
+type Policy struct {
+	MatchThreshold     float64  // 0–100 similarity score a match must reach
+	LivenessThreshold  float64  // 0–1 liveness score a live face must reach
+	MaxAttempts        int      // 1–5 attempts per verification
+	RetentionDays      int      // days biometric data is kept; 0 = no automatic deletion
+	RequiredChallenges []string // active liveness challenges, e.g. "2fa-smile"
+}
+
+// Validate reports a policy the store refuses to keep. The service layer
+// should validate first to give a friendlier error; this is the last line.
+func (p Policy) Validate() error {
+	switch {
+	case p.MatchThreshold < 0 || p.MatchThreshold > 100:
+		return fmt.Errorf("%w: match threshold %v outside 0–100", ErrInvalid, p.MatchThreshold)
+	case p.LivenessThreshold < 0 || p.LivenessThreshold > 1:
+		return fmt.Errorf("%w: liveness threshold %v outside 0–1", ErrInvalid, p.LivenessThreshold)
+	case p.MaxAttempts < 1 || p.MaxAttempts > 5:
+		return fmt.Errorf("%w: max attempts %d outside 1–5", ErrInvalid, p.MaxAttempts)
+	case p.RetentionDays < 0:
+		return fmt.Errorf("%w: negative retention days %d", ErrInvalid, p.RetentionDays)
+	}
+	return nil
+}
+
+// APIKey is a credential of an integration. The secret itself is never
+// stored: only the caller's hash of it.
+type APIKey struct {
+	ID            string // public key id, sent by the client; unique
+	IntegrationID string
+	SecretHash    []byte
+	Label         string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time
+	RevokedAt     *time.Time
+}
+
+// Face is an enrolled subject.
+type Face struct {
+	ID            string // internal id, never shown to the client as its faceId
+	IntegrationID string
+	FaceID        string // the client's identifier; unique per integration
+	Enabled       bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Metadata      json.RawMessage
+}
+
+// FacePage is one page of ListFaces.
+type FacePage struct {
+	Faces []Face
+	// Next is the opaque cursor of the following page; "" on the last one.
+	Next string
+}
+
+// FaceImage records an image of a face kept in blob storage.
+type FaceImage struct {
+	ID            string
+	FaceRef       string // Face.ID
+	IntegrationID string
+	Challenge     string // how it was captured: "enrol", "2fa-smile", ...
+	BlobKey       string
+	Width, Height int
+	CreatedAt     time.Time
+}
+
+// Template is a face embedding, sealed (encrypted) by the caller.
+type Template struct {
+	ID            string
+	FaceRef       string // Face.ID
+	ImageID       string // FaceImage.ID it was computed from; may be ""
+	IntegrationID string
+	ModelID       string // embedding model; vectors of two models never compare
+	Sealed        []byte
+	CreatedAt     time.Time
+}
+
+// IndexedTemplate is a template with the face fields a search index needs.
+type IndexedTemplate struct {
+	Template
+	FaceID  string // the client's identifier of the face
+	Enabled bool   // whether the face may match
+}
+
+// NewID returns prefix followed by 128 random bits in 26 base32 characters:
+// unguessable and, in practice, never colliding.
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + idEncoding.EncodeToString(b[:])
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/visagehq/visage/internal/imageio"
 )
@@ -21,6 +22,7 @@ func (e *Engine) Detect(ctx context.Context, img *imageio.Image) ([]Detection, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	defer func(start time.Time) { e.observe("detect", time.Since(start)) }(time.Now())
 	x0, y0, x1, y1 := detectorWindow(img.W, img.H, e.detAspect())
 	dets, err := e.detectIn(img, x0, y0, x1, y1)
 	if err != nil || len(dets) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/models"
@@ -19,6 +20,8 @@ type Config struct {
 	Quality   QualityPolicy
 	// Verify checks every model file's SHA-256 before loading (≈0.3 s).
 	Verify bool
+	// Observe, if set, receives each stage's duration (for metrics).
+	Observe func(stage string, d time.Duration)
 }
 
 // Engine holds one ONNX Runtime session per model, created once. It is
@@ -26,6 +29,7 @@ type Config struct {
 type Engine struct {
 	manifest *models.Manifest
 	quality  QualityPolicy
+	observe  func(stage string, d time.Duration)
 	det      *session
 	lmk      *session
 	emb      *session
@@ -55,7 +59,10 @@ func New(cfg Config) (*Engine, error) {
 	if err := initRuntime(filepath.Join(cfg.ModelsDir, m.Runtime)); err != nil {
 		return nil, err
 	}
-	e := &Engine{manifest: m, quality: cfg.Quality.withDefaults()}
+	e := &Engine{manifest: m, quality: cfg.Quality.withDefaults(), observe: cfg.Observe}
+	if e.observe == nil {
+		e.observe = func(string, time.Duration) {}
+	}
 	slots := map[string]**session{
 		"detector": &e.det, "landmarks": &e.lmk, "embedding": &e.emb,
 		"liveness": &e.live, "eyes": &e.eye, "pose": &e.pose, "expression": &e.expr,
@@ -134,41 +141,44 @@ func (e *Engine) AnalyzeDetections(ctx context.Context, img *imageio.Image, dets
 func (e *Engine) analyzeFace(img *imageio.Image, d Detection, opt Options) (Face, error) {
 	f := Face{Detection: d}
 	var err error
-	if f.Landmarks, err = e.landmarks(img, d.Box); err != nil {
-		return f, err
-	}
-	f.Points5 = fivePoints(f.Landmarks)
-	aligned, err := align(img, f.Points5)
-	if err != nil {
-		return f, err
-	}
-	if opt.Attributes || opt.Quality {
-		if e.pose != nil {
+	var aligned *imageio.Image
+	steps := []struct {
+		name string
+		on   bool
+		run  func() error
+	}{
+		{"landmarks", true, func() (err error) { f.Landmarks, err = e.landmarks(img, d.Box); return }},
+		{"align", true, func() (err error) {
+			f.Points5 = fivePoints(f.Landmarks)
+			aligned, err = align(img, f.Points5)
+			return
+		}},
+		{"pose", (opt.Attributes || opt.Quality) && e.pose != nil, func() error {
 			p, err := e.headPose(img, d.Box)
-			if err != nil {
-				return f, err
-			}
 			f.Pose = &p
+			return err
+		}},
+		{"embed", opt.Embed, func() (err error) { f.Embedding, err = e.embed(aligned); return }},
+		{"quality", opt.Quality, func() error {
+			q := e.quality.assess(img, d.Box, aligned, f.Pose)
+			f.Quality = &q
+			return nil
+		}},
+		{"liveness", opt.Liveness && e.live != nil, func() error {
+			s, err := e.liveness(img, d.Box)
+			f.Liveness = &s
+			return err
+		}},
+		{"attributes", opt.Attributes, func() error { return e.attributes(img, &f) }},
+	}
+	for _, st := range steps {
+		if !st.on {
+			continue
 		}
-	}
-	if opt.Embed {
-		if f.Embedding, err = e.embed(aligned); err != nil {
-			return f, err
-		}
-	}
-	if opt.Quality {
-		q := e.quality.assess(img, d.Box, aligned, f.Pose)
-		f.Quality = &q
-	}
-	if opt.Liveness && e.live != nil {
-		s, err := e.liveness(img, d.Box)
+		start := time.Now()
+		err = st.run()
+		e.observe(st.name, time.Since(start))
 		if err != nil {
-			return f, err
-		}
-		f.Liveness = &s
-	}
-	if opt.Attributes {
-		if err := e.attributes(img, &f); err != nil {
 			return f, err
 		}
 	}

@@ -39,3 +39,18 @@ func (e *Engine) LivenessThreshold() float32 {
 	}
 	return e.live.model.Threshold
 }
+
+// CosineAt inverts Score: the smallest cosine whose score reaches score
+// (bisection; the map is monotone).
+func (e *Engine) CosineAt(score float32) float32 {
+	lo, hi := float32(-1), float32(1)
+	for i := 0; i < 40; i++ {
+		mid := (lo + hi) / 2
+		if e.Score(mid) < score {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}

@@ -1,0 +1,154 @@
+package faceauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/search"
+	"github.com/visagehq/visage/internal/store"
+)
+
+func (s *Service) getFace(ctx context.Context, integrationID, faceID string) (*store.Face, error) {
+	if err := ValidateFaceID(faceID); err != nil {
+		return nil, err
+	}
+	f, err := s.st.GetFaceByFaceID(ctx, integrationID, faceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrFaceNotEnrolled, faceID)
+	}
+	return f, err
+}
+
+// templates opens a face's templates of the engine's model.
+func (s *Service) templates(ctx context.Context, integrationID, faceRef string) ([]*face.Embedding, error) {
+	rows, err := s.st.ListFaceTemplates(ctx, integrationID, faceRef)
+	if err != nil {
+		return nil, err
+	}
+	var out []*face.Embedding
+	for _, r := range rows {
+		if r.ModelID != s.eng.EmbeddingModel() {
+			continue // made by another model: never compared
+		}
+		e, err := s.openTemplate(integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// GetFace returns an enrolled face.
+func (s *Service) GetFace(ctx context.Context, integrationID, faceID string) (*FaceView, error) {
+	f, err := s.getFace(ctx, integrationID, faceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, integrationID, f)
+}
+
+func (s *Service) view(ctx context.Context, integrationID string, f *store.Face) (*FaceView, error) {
+	imgs, err := s.st.ListFaceImages(ctx, integrationID, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	tpls, err := s.st.ListFaceTemplates(ctx, integrationID, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &FaceView{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, Templates: len(tpls), Metadata: f.Metadata,
+		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Images: make([]ImageView, 0, len(imgs))}
+	for _, im := range imgs {
+		v.Images = append(v.Images, ImageView{ID: im.ID, Challenge: im.Challenge, Width: im.Width, Height: im.Height, CreatedAt: im.CreatedAt})
+	}
+	return v, nil
+}
+
+// FaceList is one page of faces.
+type FaceList struct {
+	Faces []FaceSummary `json:"faces"`
+	Next  string        `json:"next_cursor,omitempty"`
+}
+
+// FaceSummary is a face in a list.
+type FaceSummary struct {
+	ID        string `json:"id"`
+	FaceID    string `json:"face_id"`
+	Enabled   bool   `json:"enabled"`
+	CreatedAt string `json:"created_at"`
+}
+
+// ListFaces pages through an integration's faces.
+func (s *Service) ListFaces(ctx context.Context, integrationID, cursor string, limit int) (*FaceList, error) {
+	page, err := s.st.ListFaces(ctx, integrationID, cursor, limit)
+	if err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+		}
+		return nil, err
+	}
+	out := &FaceList{Faces: make([]FaceSummary, 0, len(page.Faces)), Next: page.Next}
+	for _, f := range page.Faces {
+		out.Faces = append(out.Faces, FaceSummary{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, CreatedAt: f.CreatedAt.Format("2006-01-02T15:04:05.000Z07:00")})
+	}
+	return out, nil
+}
+
+// SetEnabled disables a face (it can no longer verify or be found) or
+// enables it again.
+func (s *Service) SetEnabled(ctx context.Context, integrationID, faceID string, enabled bool) (*FaceView, error) {
+	f, err := s.getFace(ctx, integrationID, faceID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Enabled != enabled {
+		f.Enabled = enabled
+		if err := s.st.UpdateFace(ctx, f); err != nil {
+			return nil, err
+		}
+		// Re-adding needs the opened templates; a reload from the store
+		// is simpler and enabling is rare.
+		if enabled {
+			s.index.Invalidate(integrationID)
+		} else {
+			s.indexRemove(integrationID, faceID)
+		}
+	}
+	return s.view(ctx, integrationID, f)
+}
+
+// DeleteFace erases a face: rows in one transaction, then its images from
+// blob storage, then the index entry.
+func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) error {
+	f, err := s.getFace(ctx, integrationID, faceID)
+	if err != nil {
+		return err
+	}
+	keys, err := s.st.DeleteFace(ctx, integrationID, f.ID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrFaceNotEnrolled, faceID)
+		}
+		return err
+	}
+	s.indexRemove(integrationID, faceID)
+	for _, k := range keys {
+		// The rows are gone, so the blob is unreachable either way; a
+		// failure here is logged for the operator's sweep.
+		if err := s.blobs.Delete(context.WithoutCancel(ctx), k); err != nil {
+			s.log.ErrorContext(ctx, "delete image blob", "key", k, "err", err)
+		}
+	}
+	s.log.InfoContext(ctx, "face deleted", "integration", integrationID, "face", f.ID, "images", len(keys))
+	return nil
+}
+
+func (s *Service) indexRemove(integrationID, faceID string) {
+	_ = s.index.Update(integrationID, func(ix *search.Index) error {
+		ix.Remove(faceID)
+		return nil
+	})
+}

@@ -1,0 +1,176 @@
+package faceauth
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+
+	"github.com/visagehq/visage/internal/blob"
+	"github.com/visagehq/visage/internal/crypto"
+	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/imageio"
+	"github.com/visagehq/visage/internal/search"
+	"github.com/visagehq/visage/internal/store"
+)
+
+// Service runs face operations for integrations.
+type Service struct {
+	st     store.Store
+	blobs  blob.Store
+	kr     *crypto.Keyring
+	eng    *face.Engine
+	index  *search.Registry
+	limits imageio.Limits
+	slots  chan struct{}
+	log    *slog.Logger
+}
+
+// Options configure a Service.
+type Options struct {
+	Limits imageio.Limits
+	// Workers bounds concurrent engine jobs: more requests than cores
+	// running inference at once only makes every one of them slower.
+	Workers int
+	Log     *slog.Logger
+}
+
+// New builds the service. The search index loads each integration's
+// templates from the store on first use.
+func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine, opt Options) *Service {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.NumCPU()
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: opt.Limits,
+		slots: make(chan struct{}, opt.Workers), log: opt.Log}
+	dim := eng.Manifest().Models["embedding"].Dim
+	s.index = search.NewRegistry(dim, eng.EmbeddingModel(), s.loadIndex)
+	return s
+}
+
+// Engine exposes the engine (for thresholds and readiness).
+func (s *Service) Engine() *face.Engine { return s.eng }
+
+// QueueDepth is how many engine jobs are running now.
+func (s *Service) QueueDepth() int { return len(s.slots) }
+
+// analyze decodes an image and runs the engine under the worker bound.
+func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*imageio.Image, []face.Face, error) {
+	img, _, err := imageio.Decode(data, s.limits)
+	if err != nil {
+		return nil, nil, err
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
+	}
+	defer func() { <-s.slots }()
+	faces, err := s.eng.Analyze(ctx, img, opt)
+	return img, faces, err
+}
+
+// probe is one analysed image with exactly one face.
+type probe struct {
+	img  *imageio.Image
+	face face.Face
+}
+
+// oneFace analyses an image that must show one face, with an embedding,
+// quality and liveness.
+func (s *Service) oneFace(ctx context.Context, data []byte, attributes bool) (*probe, error) {
+	img, faces, err := s.analyze(ctx, data, face.Options{Quality: true, Liveness: true, Attributes: attributes})
+	if err != nil {
+		return nil, err
+	}
+	f, err := face.One(faces)
+	if err != nil {
+		return nil, err
+	}
+	got, err := s.eng.AnalyzeDetections(ctx, img, []face.Detection{f.Detection}, face.Options{Embed: true})
+	if err != nil {
+		return nil, err
+	}
+	f.Embedding = got[0].Embedding
+	return &probe{img: img, face: f}, nil
+}
+
+// Similarity is a comparison result on both scales.
+type Similarity struct {
+	Score  float32 `json:"similarity"` // calibrated 0–100
+	Cosine float32 `json:"cosine"`
+}
+
+func (s *Service) similarity(a, b *face.Embedding) (Similarity, error) {
+	c, err := face.Cosine(a, b)
+	if err != nil {
+		return Similarity{}, err
+	}
+	return Similarity{Score: round2(s.eng.Score(c)), Cosine: round4(c)}, nil
+}
+
+func round2(v float32) float32 { return float32(math.Round(float64(v)*100) / 100) }
+func round4(v float32) float32 { return float32(math.Round(float64(v)*10000) / 10000) }
+
+// templateAD binds a sealed template to its tenant, face, id and model, so
+// a row copied to another face or integration fails to open.
+func templateAD(integrationID, faceRef, templateID, model string) []byte {
+	return []byte("visage/template/v1|" + integrationID + "|" + faceRef + "|" + templateID + "|" + model)
+}
+
+func (s *Service) sealTemplate(t *store.Template, vec []float32) error {
+	buf := make([]byte, 4*len(vec))
+	for i, v := range vec {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	sealed, err := s.kr.Seal(buf, templateAD(t.IntegrationID, t.FaceRef, t.ID, t.ModelID))
+	if err != nil {
+		return fmt.Errorf("seal template: %w", err)
+	}
+	t.Sealed = sealed
+	return nil
+}
+
+// openTemplate decrypts a template; any failure is an integrity error,
+// never a silently wrong vector.
+func (s *Service) openTemplate(integrationID, faceRef, id, model string, sealed []byte) (*face.Embedding, error) {
+	buf, err := s.kr.Open(sealed, templateAD(integrationID, faceRef, id, model))
+	if err != nil {
+		return nil, fmt.Errorf("%w: template %s: %v", ErrTemplateIntegrity, id, err)
+	}
+	if len(buf)%4 != 0 {
+		return nil, fmt.Errorf("%w: template %s has %d bytes", ErrTemplateIntegrity, id, len(buf))
+	}
+	vec := make([]float32, len(buf)/4)
+	for i := range vec {
+		vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+	}
+	return &face.Embedding{Model: model, Vector: vec}, nil
+}
+
+// loadIndex feeds the search registry: every enabled face's templates of
+// the engine's model.
+func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search.Entry, error) {
+	rows, err := s.st.ListTemplates(ctx, integrationID, s.eng.EmbeddingModel())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Entry, 0, len(rows))
+	for _, r := range rows {
+		if !r.Enabled {
+			continue
+		}
+		emb, err := s.openTemplate(integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, search.Entry{ID: r.ID, FaceKey: r.FaceID, ModelID: r.ModelID, Vector: emb.Vector})
+	}
+	s.log.Info("search index loaded", "integration", integrationID, "templates", len(out))
+	return out, nil
+}

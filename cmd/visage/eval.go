@@ -128,23 +128,9 @@ func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []e
 	rep.Pairs, rep.Scored = len(pairs), len(pos)+len(neg)
 	m := eval.Measure(pos, neg)
 	rep.Cosine = &m
-	at := eval.AtThreshold(pos, neg, float64(matchCosine(eng)))
+	at := eval.AtThreshold(pos, neg, float64(eng.CosineAt(eng.MatchScore())))
 	rep.AtMatch = &at
 	return nil
-}
-
-// matchCosine inverts the score map at the default match score.
-func matchCosine(eng *face.Engine) float32 {
-	lo, hi := float32(-1), float32(1)
-	for i := 0; i < 50; i++ {
-		mid := (lo + hi) / 2
-		if eng.Score(mid) < eng.MatchScore() {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi
 }
 
 func evalLiveness(ctx context.Context, eng *face.Engine, ef *engineFlags, dir string, rep *evalReport) error {

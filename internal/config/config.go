@@ -52,3 +52,68 @@ func envInt64(key string, def int64) int64 {
 	}
 	return n
 }
+
+// Server settings for `visage serve` and the commands that open the
+// store (`migrate`, `admin`).
+type Server struct {
+	Engine
+	Listen        string
+	DataDir       string
+	DatabaseURL   string // empty: SQLite file in DataDir
+	MasterKey     string // base64/hex 32 bytes, optionally "id:key"
+	MasterKeyFile string // empty: DataDir/master.key, created on first start
+	OldMasterKeys string // comma-separated retired keys, still used to open
+	MaxBodyBytes  int64
+	RateLimit     float64 // requests per second per API key
+	RateBurst     int
+	TokenTTLSecs  int
+	LogLevel      string
+	Workers       int // concurrent engine jobs; 0: number of cores
+}
+
+// RegisterServer binds the server settings to a flag set.
+func RegisterServer(fs *flag.FlagSet, c *Server) {
+	RegisterEngine(fs, &c.Engine)
+	fs.StringVar(&c.Listen, "listen", env("VISAGE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (VISAGE_LISTEN)")
+	fs.StringVar(&c.DataDir, "data-dir", env("VISAGE_DATA_DIR", "data"), "directory for the SQLite database, blobs and the key file (VISAGE_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("VISAGE_DATABASE_URL", ""), "postgres://… or sqlite:PATH; empty = SQLite in the data dir (VISAGE_DATABASE_URL)")
+	fs.StringVar(&c.MasterKey, "master-key", secretEnv("VISAGE_MASTER_KEY"), "32-byte master key, base64 or hex (VISAGE_MASTER_KEY or VISAGE_MASTER_KEY_FILE)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("VISAGE_MASTER_KEY_PATH", ""), "key file created 0600 on first start; default DATA_DIR/master.key (VISAGE_MASTER_KEY_PATH)")
+	fs.StringVar(&c.OldMasterKeys, "old-master-keys", secretEnv("VISAGE_OLD_MASTER_KEYS"), "comma-separated retired master keys, kept to open old data (VISAGE_OLD_MASTER_KEYS)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", envInt64("VISAGE_MAX_BODY_BYTES", 55<<20), "largest request body (VISAGE_MAX_BODY_BYTES)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("VISAGE_RATE_LIMIT", 20), "requests per second per API key; 0 disables (VISAGE_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", envInt("VISAGE_RATE_BURST", 40), "burst size per API key (VISAGE_RATE_BURST)")
+	fs.IntVar(&c.TokenTTLSecs, "token-ttl", envInt("VISAGE_TOKEN_TTL", 900), "lifetime of issued bearer tokens in seconds (VISAGE_TOKEN_TTL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("VISAGE_LOG_LEVEL", "info"), "debug, info, warn or error (VISAGE_LOG_LEVEL)")
+	fs.IntVar(&c.Workers, "workers", envInt("VISAGE_WORKERS", 0), "concurrent face-engine jobs; 0 = number of cores (VISAGE_WORKERS)")
+}
+
+// secretEnv reads KEY, or the file named by KEY_FILE (Docker/Kubernetes
+// secrets), so a secret need not sit in the process environment.
+func secretEnv(key string) string {
+	if v := env(key, ""); v != "" {
+		return v
+	}
+	if p := env(key+"_FILE", ""); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "visage: cannot read %s_FILE=%s: %v\n", key, p, err)
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+func envFloat(key string, def float64) float64 {
+	v := env(key, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "visage: ignoring %s=%q: not a number\n", key, v)
+		return def
+	}
+	return f
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+
+	"github.com/visagehq/visage/internal/app"
+	"github.com/visagehq/visage/internal/config"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg config.Server
+	config.RegisterServer(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := app.Logger(cfg.LogLevel)
+	srv, err := app.NewServer(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+func runBench(ctx context.Context, args []string) error { return errors.New("not implemented yet") }

@@ -1,0 +1,252 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/visagehq/visage/internal/faceauth"
+)
+
+func (s *Server) tenant(r *http.Request) faceauth.Tenant {
+	in := principal(r.Context()).Integration
+	return faceauth.Tenant{ID: in.ID, Policy: in.Policy}
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	tok, exp, err := s.tenancy.IssueJWT(r.Context(), principal(r.Context()))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"access_token": tok, "token_type": "Bearer",
+		"expires_in": int(time.Until(exp).Seconds()), "expires_at": exp.UTC().Format(time.RFC3339)})
+}
+
+// enrol: POST /v1/faces with face_id and one or more images.
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
+	u, err := s.parseUpload(r, "image", "images")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	faceID := u.field("face_id")
+	if faceID == "" {
+		writeError(w, r, apiErr(CodeMissingField, "face_id is required"))
+		return
+	}
+	opt, err := enrolOptions(u)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	v, err := s.faces.Enrol(r.Context(), s.tenant(r), faceID, u.imagesFor("image", "images"), opt)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/faces/"+v.FaceID)
+	writeJSON(w, 201, v)
+}
+
+func enrolOptions(u *upload) (faceauth.EnrolOptions, error) {
+	var opt faceauth.EnrolOptions
+	if m, ok := u.raw["metadata"]; ok {
+		opt.Metadata = m
+	} else if m := u.field("metadata"); m != "" {
+		if !json.Valid([]byte(m)) {
+			return opt, apiErr(CodeInvalidJSON, "metadata must be JSON")
+		}
+		opt.Metadata = json.RawMessage(m)
+	}
+	if v := u.field("skip_liveness"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return opt, apiErr(CodeBadRequest, "skip_liveness must be true or false")
+		}
+		opt.SkipLiveness = b
+	}
+	return opt, nil
+}
+
+func (s *Server) addImages(w http.ResponseWriter, r *http.Request) {
+	u, err := s.parseUpload(r, "image", "images")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	opt, err := enrolOptions(u)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	v, err := s.faces.AddImages(r.Context(), s.tenant(r), r.PathValue("faceId"), u.imagesFor("image", "images"), opt)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
+func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) {
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, apiErr(CodeBadRequest, "limit must be 1–1000"))
+			return
+		}
+		limit = n
+	}
+	list, err := s.faces.ListFaces(r.Context(), s.tenant(r).ID, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, list)
+}
+
+func (s *Server) getFace(w http.ResponseWriter, r *http.Request) {
+	v, err := s.faces.GetFace(r.Context(), s.tenant(r).ID, r.PathValue("faceId"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
+func (s *Server) patchFace(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, r, bodyErrorOr(err, apiErr(CodeInvalidJSON, "malformed JSON body: "+err.Error())))
+		return
+	}
+	if body.Enabled == nil {
+		writeError(w, r, apiErr(CodeMissingField, "enabled is required"))
+		return
+	}
+	v, err := s.faces.SetEnabled(r.Context(), s.tenant(r).ID, r.PathValue("faceId"), *body.Enabled)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
+func bodyErrorOr(err error, fallback *Error) error {
+	if be := bodyError(err); be != err {
+		return be
+	}
+	return fallback
+}
+
+func (s *Server) deleteFace(w http.ResponseWriter, r *http.Request) {
+	if err := s.faces.DeleteFace(r.Context(), s.tenant(r).ID, r.PathValue("faceId")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// oneImage parses a request that carries exactly one image.
+func (s *Server) oneImage(w http.ResponseWriter, r *http.Request) (*upload, *faceauth.Image, bool) {
+	u, err := s.parseUpload(r, "image")
+	if err != nil {
+		writeError(w, r, err)
+		return nil, nil, false
+	}
+	imgs := u.imagesFor("image")
+	if len(imgs) != 1 {
+		writeError(w, r, apiErr(CodeMissingField, "exactly one image is required (field \"image\")"))
+		return nil, nil, false
+	}
+	return u, &imgs[0], true
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	_, img, ok := s.oneImage(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.faces.Verify(r.Context(), s.tenant(r), r.PathValue("faceId"), *img)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
+func (s *Server) compare(w http.ResponseWriter, r *http.Request) {
+	u, err := s.parseUpload(r, "image_a", "image_b")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, b := u.imagesFor("image_a"), u.imagesFor("image_b")
+	if len(a) != 1 || len(b) != 1 {
+		writeError(w, r, apiErr(CodeMissingField, "image_a and image_b are required, one image each"))
+		return
+	}
+	res, err := s.faces.Compare(r.Context(), s.tenant(r), a[0], b[0])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, res)
+}
+
+func (s *Server) detect(w http.ResponseWriter, r *http.Request) {
+	_, img, ok := s.oneImage(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.faces.Analyze(r.Context(), *img)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, res)
+}
+
+func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
+	_, img, ok := s.oneImage(w, r)
+	if !ok {
+		return
+	}
+	res, f, err := s.faces.Liveness(r.Context(), s.tenant(r), *img)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"liveness": res, "box": f.Box, "quality": f.Quality})
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	u, img, ok := s.oneImage(w, r)
+	if !ok {
+		return
+	}
+	limit, threshold := 10, 0.0
+	var err error
+	if v := u.field("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			writeError(w, r, apiErr(CodeBadRequest, "limit must be a positive integer"))
+			return
+		}
+	}
+	if v := u.field("threshold"); v != "" {
+		if threshold, err = strconv.ParseFloat(v, 64); err != nil || threshold < 0 || threshold > 100 {
+			writeError(w, r, apiErr(CodeBadRequest, "threshold must be 0–100"))
+			return
+		}
+	}
+	res, err := s.faces.Search(r.Context(), s.tenant(r), *img, limit, threshold)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, res)
+}

@@ -1,0 +1,360 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/visagehq/visage/internal/config"
+	"github.com/visagehq/visage/internal/testenv"
+)
+
+// server is a real visage server on a loopback port with real models.
+type server struct {
+	t    *testing.T
+	base string
+	srv  *Server
+	cfg  *config.Server
+}
+
+// startServer starts a server; dir "" means a fresh data dir.
+func startServer(t *testing.T, dbURL, dir string, tweak func(*config.Server)) *server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	cfg := &config.Server{
+		Engine:       config.Engine{ModelsDir: testenv.ModelsDir(t), Threads: 2, MaxPixels: 50_000_000, MaxBytes: 20 << 20},
+		Listen:       "127.0.0.1:0",
+		DataDir:      dir,
+		DatabaseURL:  dbURL,
+		MaxBodyBytes: 55 << 20, RateLimit: 1000, RateBurst: 1000, TokenTTLSecs: 900, Workers: 2,
+	}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := NewServer(ctx, cfg, Logger("warn"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		srv.Close()
+	})
+	return &server{t: t, base: "http://" + srv.Addr(), srv: srv, cfg: cfg}
+}
+
+// newTenant creates an integration and returns its x-api-key token.
+func (s *server) newTenant(name string) string {
+	c, err := s.srv.Tenant.CreateIntegration(context.Background(), name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c.Key.Token
+}
+
+type reply struct {
+	Status int
+	Body   map[string]any
+	Header http.Header
+}
+
+func (r reply) code() string {
+	if e, ok := r.Body["error"].(map[string]any); ok {
+		c, _ := e["code"].(string)
+		return c
+	}
+	return ""
+}
+
+func (s *server) do(req *http.Request) reply {
+	s.t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	var body map[string]any
+	if len(data) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(data, &body); err != nil {
+			s.t.Fatalf("%s %s: bad JSON %q", req.Method, req.URL, data)
+		}
+	}
+	return reply{Status: res.StatusCode, Body: body, Header: res.Header}
+}
+
+func (s *server) request(method, path, key string, body io.Reader, ctype string) *http.Request {
+	req, err := http.NewRequest(method, s.base+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	return req
+}
+
+// multipartReq builds a form with text fields and files (field → path).
+func (s *server) multipartReq(path, key string, fields map[string]string, files [][2]string) *http.Request {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, f := range files {
+		w, _ := mw.CreateFormFile(f[0], filepath.Base(f[1]))
+		data, err := os.ReadFile(f[1])
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	mw.Close()
+	return s.request("POST", path, key, &buf, mw.FormDataContentType())
+}
+
+func fx(t *testing.T, parts ...string) string { return testenv.Fixture(t, parts...) }
+
+func TestServerSQLite(t *testing.T) {
+	runServerSuite(t, func(t *testing.T) string { return "" })
+}
+
+func TestServerPostgres(t *testing.T) {
+	admin := testenv.PostgresAdmin(t)
+	runServerSuite(t, func(t *testing.T) string { return testenv.FreshPostgres(t, admin) })
+}
+
+func runServerSuite(t *testing.T, db func(t *testing.T) string) {
+	s := startServer(t, db(t), "", nil)
+	a, b := s.newTenant("tenant-a"), s.newTenant("tenant-b")
+	angelina := func(n string) string { return fx(t, "faces", "deepface", "id00_img1", n) }
+	other := fx(t, "faces", "deepface", "id01_img3", "img3.jpg")
+
+	t.Run("health", func(t *testing.T) {
+		for _, p := range []string{"/healthz", "/readyz", "/v1/openapi.json"} {
+			if r := s.do(s.request("GET", p, "", nil, "")); r.Status != 200 {
+				t.Fatalf("%s: %d", p, r.Status)
+			}
+		}
+		res, err := http.Get(s.base + "/metrics")
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("metrics: %v", err)
+		}
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, m := range []string{"visage_http_requests_total", "visage_engine_jobs_running"} {
+			if !strings.Contains(string(data), m) {
+				t.Fatalf("metrics lack %s", m)
+			}
+		}
+	})
+
+	t.Run("auth", func(t *testing.T) {
+		if r := s.do(s.request("GET", "/v1/faces", "", nil, "")); r.Status != 401 || r.code() != "unauthorized" {
+			t.Fatalf("no key: %d %v", r.Status, r.Body)
+		}
+		keyID, _, _ := strings.Cut(a, ".")
+		for name, key := range map[string]string{"wrong secret": keyID + ".AAAA", "unknown key": "key_nope.secret", "garbage": "x"} {
+			if r := s.do(s.request("GET", "/v1/faces", key, nil, "")); r.Status != 401 {
+				t.Fatalf("%s: %d", name, r.Status)
+			}
+		}
+		r := s.do(s.request("POST", "/v1/auth/token", a, nil, ""))
+		tok, _ := r.Body["access_token"].(string)
+		if r.Status != 200 || tok == "" {
+			t.Fatalf("token: %d %v", r.Status, r.Body)
+		}
+		req := s.request("GET", "/v1/faces", "", nil, "")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if r := s.do(req); r.Status != 200 {
+			t.Fatalf("bearer: %d %v", r.Status, r.Body)
+		}
+		forged := tok[:len(tok)-4] + "AAAA"
+		req.Header.Set("Authorization", "Bearer "+forged)
+		if r := s.do(req); r.Status != 401 {
+			t.Fatalf("forged bearer: %d", r.Status)
+		}
+		id, secret, _ := strings.Cut(a, ".")
+		req = s.request("GET", "/v1/faces", "", nil, "")
+		req.SetBasicAuth(id, secret)
+		if r := s.do(req); r.Status != 200 {
+			t.Fatalf("basic: %d", r.Status)
+		}
+		if r := s.do(s.request("GET", "/v1/faces?api_key="+a, "", nil, "")); r.Status != 200 {
+			t.Fatalf("api_key param: %d", r.Status)
+		}
+	})
+
+	t.Run("enrol-verify-search-delete", func(t *testing.T) {
+		r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "user-1", "metadata": `{"plan":"gold"}`},
+			[][2]string{{"images", angelina("img1.jpg")}, {"images", angelina("img4.jpg")}}))
+		if r.Status != 201 || r.Body["face_id"] != "user-1" || r.Body["templates"] != float64(2) {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "user-1"}, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 409 || r.code() != "face_already_enrolled" {
+			t.Fatalf("duplicate enrol: %d %v", r.Status, r.Body)
+		}
+		same := s.do(s.multipartReq("/v1/faces/user-1/verify", a, nil, [][2]string{{"image", angelina("img2.jpg")}}))
+		if same.Status != 200 || same.Body["match"] != true || same.Body["similarity"].(float64) < 70 {
+			t.Fatalf("verify same person: %d %v", same.Status, same.Body)
+		}
+		diff := s.do(s.multipartReq("/v1/faces/user-1/verify", a, nil, [][2]string{{"image", other}}))
+		if diff.Status != 200 || diff.Body["match"] != false || diff.Body["similarity"].(float64) >= 70 {
+			t.Fatalf("verify other person: %d %v", diff.Status, diff.Body)
+		}
+		// JSON with base64 works the same.
+		data, _ := os.ReadFile(angelina("img6.jpg"))
+		js, _ := json.Marshal(map[string]string{"image": base64.StdEncoding.EncodeToString(data)})
+		if r := s.do(s.request("POST", "/v1/faces/user-1/verify", a, bytes.NewReader(js), "application/json")); r.Body["match"] != true {
+			t.Fatalf("verify base64: %d %v", r.Status, r.Body)
+		}
+		// Raw body.
+		if r := s.do(s.request("POST", "/v1/faces/user-1/verify", a, bytes.NewReader(data), "image/jpeg")); r.Body["match"] != true {
+			t.Fatalf("verify raw: %d %v", r.Status, r.Body)
+		}
+		sr := s.do(s.multipartReq("/v1/search", a, nil, [][2]string{{"image", angelina("img7.jpg")}}))
+		cands, _ := sr.Body["candidates"].([]any)
+		if sr.Status != 200 || len(cands) != 1 || cands[0].(map[string]any)["face_id"] != "user-1" {
+			t.Fatalf("search: %d %v", sr.Status, sr.Body)
+		}
+		if r := s.do(s.request("DELETE", "/v1/faces/user-1", a, nil, "")); r.Status != 204 {
+			t.Fatalf("delete: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.multipartReq("/v1/faces/user-1/verify", a, nil, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 404 || r.code() != "face_not_enrolled" {
+			t.Fatalf("verify after delete: %d %v", r.Status, r.Body)
+		}
+		sr = s.do(s.multipartReq("/v1/search", a, nil, [][2]string{{"image", angelina("img7.jpg")}}))
+		if c, _ := sr.Body["candidates"].([]any); len(c) != 0 {
+			t.Fatalf("search after delete still finds: %v", sr.Body)
+		}
+	})
+
+	t.Run("cross-tenant-isolation", func(t *testing.T) {
+		if r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "alice"}, [][2]string{{"image", angelina("img1.jpg")}})); r.Status != 201 {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/faces/alice", b, nil, "")); r.Status != 404 {
+			t.Fatalf("B reads A's face: %d", r.Status)
+		}
+		if r := s.do(s.multipartReq("/v1/faces/alice/verify", b, nil, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 404 {
+			t.Fatalf("B verifies against A's face: %d %v", r.Status, r.Body)
+		}
+		sr := s.do(s.multipartReq("/v1/search", b, nil, [][2]string{{"image", angelina("img2.jpg")}}))
+		if c, _ := sr.Body["candidates"].([]any); sr.Status != 200 || len(c) != 0 {
+			t.Fatalf("B's search finds A's face: %v", sr.Body)
+		}
+		if r := s.do(s.request("DELETE", "/v1/faces/alice", b, nil, "")); r.Status != 404 {
+			t.Fatalf("B deletes A's face: %d", r.Status)
+		}
+		if r := s.do(s.request("GET", "/v1/faces", b, nil, "")); len(r.Body["faces"].([]any)) != 0 {
+			t.Fatalf("B lists A's faces: %v", r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/faces/alice", a, nil, "")); r.Status != 200 {
+			t.Fatalf("A lost its face: %d", r.Status)
+		}
+	})
+
+	t.Run("bad-input", func(t *testing.T) {
+		jpg, _ := os.ReadFile(angelina("img1.jpg"))
+		trunc := filepath.Join(t.TempDir(), "trunc.jpg")
+		os.WriteFile(trunc, jpg[:len(jpg)/3], 0o644)
+		text := filepath.Join(t.TempDir(), "notes.jpg")
+		os.WriteFile(text, []byte("just text"), 0o644)
+		cases := []struct {
+			name   string
+			file   string
+			status int
+			code   string
+		}{
+			{"truncated", trunc, 400, "invalid_image"},
+			{"text", text, 415, "unsupported_image_format"},
+			{"no face", fx(t, "documents", "pacman.jpg"), 422, "no_face_found"},
+			{"two faces", fx(t, "faces", "deepface", "id12_img38", "img41.jpg"), 422, "multiple_faces"},
+		}
+		for _, c := range cases {
+			r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "bad-" + c.name}, [][2]string{{"image", c.file}}))
+			if r.Status != c.status || r.code() != c.code {
+				t.Errorf("%s: %d %v, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
+			}
+			if g := s.do(s.request("GET", "/v1/faces/bad-"+c.name, a, nil, "")); g.Status != 404 {
+				t.Errorf("%s: partial enrolment left behind", c.name)
+			}
+		}
+		if r := s.do(s.request("POST", "/v1/compare", a, strings.NewReader(`{"image_a": "abc`), "application/json")); r.Status != 400 || r.code() != "invalid_json" {
+			t.Errorf("malformed JSON: %d %v", r.Status, r.Body)
+		}
+		big := bytes.Repeat([]byte{0xFF}, 60<<20)
+		if r := s.do(s.request("POST", "/v1/faces/x/verify", a, bytes.NewReader(big), "image/jpeg")); r.Status != 413 || r.code() != "payload_too_large" {
+			t.Errorf("60 MB upload: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("POST", "/v1/detect", a, bytes.NewReader(big[:25<<20]), "image/jpeg")); r.Status != 413 || r.code() != "image_too_large" {
+			t.Errorf("25 MB image: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/nope", a, nil, "")); r.Status != 404 || r.code() != "not_found" {
+			t.Errorf("unknown route: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/faces", "", nil, "")); r.Body["error"].(map[string]any)["request_id"] == "" {
+			t.Error("error without request id")
+		}
+	})
+
+	t.Run("index-survives-restart", func(t *testing.T) {
+		// A second server on the same database and data dir (a restart, or
+		// another node) loads its index lazily from the store: enrolments
+		// made by the first are searchable there, and their sealed
+		// templates open with the same master key.
+		if r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "persist"}, [][2]string{{"image", fx(t, "faces", "deepface", "id09_img26", "img26.jpg")}})); r.Status != 201 {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		s2 := startServer(t, s.cfg.DatabaseURL, s.cfg.DataDir, nil)
+		sr := s2.do(s2.multipartReq("/v1/search", a, nil, [][2]string{{"image", fx(t, "faces", "deepface", "id09_img26", "img27.jpg")}}))
+		if c, _ := sr.Body["candidates"].([]any); len(c) == 0 || c[0].(map[string]any)["face_id"] != "persist" {
+			t.Fatalf("search: %v", sr.Body)
+		}
+	})
+}
+
+func TestRateLimit(t *testing.T) {
+	s := startServer(t, "", "", func(c *config.Server) { c.RateLimit, c.RateBurst = 1, 3 })
+	key := s.newTenant("limited")
+	var last reply
+	for i := 0; i < 5; i++ {
+		last = s.do(s.request("GET", "/v1/faces", key, nil, ""))
+	}
+	if last.Status != 429 || last.code() != "rate_limited" || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("after burst: %d %v %v", last.Status, last.Body, last.Header)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := s.do(s.request("GET", "/v1/faces", key, nil, "")); r.Status != 200 {
+		t.Fatalf("after refill: %d", r.Status)
+	}
+	other := s.newTenant("unlimited-neighbour")
+	if r := s.do(s.request("GET", "/v1/faces", other, nil, "")); r.Status != 200 {
+		t.Fatalf("another key is limited too: %d", r.Status)
+	}
+	_ = fmt.Sprint
+}

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/visagehq/visage/internal/api"
+	"github.com/visagehq/visage/internal/blob"
+	"github.com/visagehq/visage/internal/config"
+	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/imageio"
+	"github.com/visagehq/visage/internal/logctx"
+	"github.com/visagehq/visage/internal/models"
+	"github.com/visagehq/visage/internal/store"
+	"github.com/visagehq/visage/internal/tenancy"
+)
+
+// Logger builds the JSON logger at the configured level.
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+}
+
+// Tenancy builds the tenancy service the same way for serve and admin.
+func Tenancy(c *config.Server, st store.Store, log *slog.Logger) (*tenancy.Service, error) {
+	kr, key, err := Keys(c)
+	if err != nil {
+		return nil, err
+	}
+	return tenancy.New(st, kr, tenancy.Options{
+		TokenTTL: time.Duration(c.TokenTTLSecs) * time.Second,
+		JWTKey:   tenancy.DeriveJWTKey(key),
+		Logger:   log,
+	}), nil
+}
+
+// Server is a running Visage: its parts and the HTTP server.
+type Server struct {
+	cfg    *config.Server
+	log    *slog.Logger
+	st     store.Store
+	eng    *face.Engine
+	http   *http.Server
+	ln     net.Listener
+	Faces  *faceauth.Service
+	Tenant *tenancy.Service
+}
+
+// NewServer opens every part; Close releases them in reverse order.
+func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: c, log: log}
+	slog.SetDefault(log)
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.st, err = OpenStore(ctx, c); err != nil {
+		return nil, err
+	}
+	kr, err := Keyring(c)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.NewFS(filepath.Join(c.DataDir, "blobs"), kr, c.MaxBodyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	m, err := models.Load(c.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	stages := api.StageHistogram()
+	observe := func(stage string, d time.Duration) { stages.WithLabelValues(stage).Observe(d.Seconds()) }
+	if s.eng, err = face.New(face.Config{ModelsDir: c.ModelsDir, Manifest: m, Threads: c.Threads, Verify: true, Observe: observe}); err != nil {
+		return nil, err
+	}
+	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
+	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log})
+	if s.Tenant, err = Tenancy(c, s.st, log); err != nil {
+		return nil, err
+	}
+	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
+		Collectors: []prometheus.Collector{stages}},
+		s.Faces, s.Tenant, s.st.Ping, log)
+	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// Listen binds the address (":0" picks a free port; Addr tells which).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve runs until ctx ends, then drains in-flight requests (up to 30 s).
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("visage listening", "addr", "http://"+s.Addr(), "database", RedactURL(DatabaseURL(s.cfg)),
+		"model", s.eng.EmbeddingModel(), "data_dir", s.cfg.DataDir)
+	s.hint(ctx)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// hint tells a first-time operator how to get an API key.
+func (s *Server) hint(ctx context.Context) {
+	ins, err := s.st.ListIntegrations(ctx)
+	if err == nil && len(ins) == 0 {
+		s.log.Info("no integration yet: create one with `visage admin integration create --name NAME` (same --data-dir / VISAGE_DATABASE_URL), then call the API with -H \"x-api-key: <token>\"")
+	}
+}
+
+// Close stops the engine and the store.
+func (s *Server) Close() {
+	if s.eng != nil {
+		if err := s.eng.Close(); err != nil {
+			s.log.Error("close engine", "err", err)
+		}
+	}
+	if s.st != nil {
+		if err := s.st.Close(); err != nil {
+			s.log.Error("close store", "err", err)
+		}
+	}
+}
+
+// RedactURL hides a password in a database URL for logs.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 
 	"github.com/visagehq/visage/internal/app"
@@ -27,5 +26,3 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	return srv.Serve(ctx)
 }
-
-func runBench(ctx context.Context, args []string) error { return errors.New("not implemented yet") }

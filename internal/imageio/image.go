@@ -63,17 +63,48 @@ func fromRGBA(dst *Image, pix []uint8, stride int) {
 	}
 }
 
+// fromYCbCr converts with the JFIF integer formula, walking rows directly:
+// the generic per-pixel YOffset/COffset calls made it ~5× slower.
 func fromYCbCr(dst *Image, s *image.YCbCr) {
 	r := s.Rect
+	hx, hy := 1, 1 // chroma subsampling factors
+	switch s.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		hx = 2
+	case image.YCbCrSubsampleRatio420:
+		hx, hy = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		hy = 2
+	case image.YCbCrSubsampleRatio411:
+		hx = 4
+	case image.YCbCrSubsampleRatio410:
+		hx, hy = 4, 2
+	}
+	cx0, cy0 := r.Min.X/hx, r.Min.Y/hy
 	for y := 0; y < dst.H; y++ {
-		o := dst.Pix[y*dst.W*3:]
+		yrow := s.Y[(y)*s.YStride:]
+		crow := ((r.Min.Y+y)/hy - cy0) * s.CStride
+		o := dst.Pix[y*dst.W*3 : (y+1)*dst.W*3]
 		for x := 0; x < dst.W; x++ {
-			yi := s.YOffset(r.Min.X+x, r.Min.Y+y)
-			ci := s.COffset(r.Min.X+x, r.Min.Y+y)
-			cr, cg, cb := color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
-			o[3*x], o[3*x+1], o[3*x+2] = cr, cg, cb
+			ci := crow + (r.Min.X+x)/hx - cx0
+			yy := int32(yrow[x]) * 0x10101
+			cb := int32(s.Cb[ci]) - 128
+			cr := int32(s.Cr[ci]) - 128
+			o[3*x] = clamp8((yy + 91881*cr) >> 16)
+			o[3*x+1] = clamp8((yy - 22554*cb - 46802*cr) >> 16)
+			o[3*x+2] = clamp8((yy + 116130*cb) >> 16)
 		}
 	}
+}
+
+func clamp8(v int32) uint8 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
 }
 
 // At returns the pixel at (x, y), clamped to the image.

@@ -177,3 +177,32 @@ func TestWarpIdentityAndHalf(t *testing.T) {
 		t.Fatal("mirror")
 	}
 }
+
+// The fast YCbCr path must agree exactly with the standard library's
+// conversion for every chroma subsampling JPEG uses.
+func TestYCbCrConversionMatchesStdlib(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, r := range ratios {
+		src := image.NewYCbCr(image.Rect(0, 0, 37, 23), r)
+		for i := range src.Y {
+			src.Y[i] = uint8(i * 7)
+		}
+		for i := range src.Cb {
+			src.Cb[i], src.Cr[i] = uint8(i*13), uint8(255-i*5)
+		}
+		// A sub-image exercises a non-zero Rect.Min.
+		for _, im := range []*image.YCbCr{src, src.SubImage(image.Rect(5, 3, 30, 20)).(*image.YCbCr)} {
+			got := FromImage(im)
+			b := im.Bounds()
+			for y := 0; y < got.H; y++ {
+				for x := 0; x < got.W; x++ {
+					c := color.RGBAModel.Convert(im.At(b.Min.X+x, b.Min.Y+y)).(color.RGBA)
+					if r0, g0, b0 := got.At(x, y); r0 != c.R || g0 != c.G || b0 != c.B {
+						t.Fatalf("%v at %d,%d: got %d,%d,%d want %d,%d,%d", r, x, y, r0, g0, b0, c.R, c.G, c.B)
+					}
+				}
+			}
+		}
+	}
+}

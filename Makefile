@@ -18,9 +18,11 @@ build:
 models: build
 	./$(BIN) models install --models-dir $(MODELS_DIR)
 
-# Until the server lands (issue 3) "run" analyses a fixture photo end to end.
+# Starts the server on the embedded defaults: SQLite and encrypted files
+# under ./data, master key created in ./data/master.key on first start.
 run: models
-	./$(BIN) detect --models-dir $(MODELS_DIR) $(or $(IMAGE),../shared/fixtures/faces/deepface/id00_img1/img1.jpg)
+	@echo "Create an API key in another shell: ./$(BIN) admin integration create --name demo"
+	./$(BIN) serve --models-dir $(MODELS_DIR)
 
 test: models lint unit
 
@@ -36,7 +38,7 @@ lint: .cache/bin/staticcheck
 	GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 bench: models
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/imageio/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/search/
 
 eval: models
 	./$(BIN) eval --identities ../shared/fixtures/faces/deepface
@@ -45,4 +47,4 @@ eval: models
 	./$(BIN) eval --liveness ../shared/fixtures/liveness
 
 clean:
-	rm -rf bin
+	rm -rf bin data

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -322,6 +323,35 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("tampered-template-rejected", func(t *testing.T) {
+		for _, id := range []string{"tamper-1", "tamper-2"} {
+			if r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": id}, [][2]string{{"image", angelina("img1.jpg")}})); r.Status != 201 {
+				t.Fatalf("enrol: %d %v", r.Status, r.Body)
+			}
+		}
+		db := s.rawDB()
+		defer db.Close()
+		// Flip one byte of tamper-1's sealed template.
+		if _, err := db.Exec(`UPDATE templates SET sealed = ` + flipByteSQL(s) + ` WHERE face_ref = (SELECT id FROM faces WHERE face_id = 'tamper-1')`); err != nil {
+			t.Fatal(err)
+		}
+		r := s.do(s.multipartReq("/v1/faces/tamper-1/verify", a, nil, [][2]string{{"image", angelina("img2.jpg")}}))
+		if r.Status != 500 || r.code() != "template_integrity" {
+			t.Fatalf("tampered template: %d %v", r.Status, r.Body)
+		}
+		// Copying a valid sealed template from another face must fail too:
+		// the additional data binds it to its face and id.
+		if _, err := db.Exec(`UPDATE templates SET sealed = (SELECT t2.sealed FROM templates t2 JOIN faces f2 ON f2.id = t2.face_ref WHERE f2.face_id = 'tamper-2') WHERE face_ref = (SELECT id FROM faces WHERE face_id = 'tamper-1')`); err != nil {
+			t.Fatal(err)
+		}
+		if r := s.do(s.multipartReq("/v1/faces/tamper-1/verify", a, nil, [][2]string{{"image", angelina("img2.jpg")}})); r.code() != "template_integrity" {
+			t.Fatalf("swapped template: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.multipartReq("/v1/faces/tamper-2/verify", a, nil, [][2]string{{"image", angelina("img2.jpg")}})); r.Body["match"] != true {
+			t.Fatalf("intact neighbour: %d %v", r.Status, r.Body)
+		}
+	})
+
 	t.Run("index-survives-restart", func(t *testing.T) {
 		// A second server on the same database and data dir (a restart, or
 		// another node) loads its index lazily from the store: enrolments
@@ -336,6 +366,26 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 			t.Fatalf("search: %v", sr.Body)
 		}
 	})
+}
+
+// rawDB opens the server's database directly, to tamper with it.
+func (s *server) rawDB() *sql.DB {
+	driver, dsn := "pgx", s.cfg.DatabaseURL
+	if dsn == "" {
+		driver, dsn = "sqlite", filepath.Join(s.cfg.DataDir, "visage.db")
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return db
+}
+
+func flipByteSQL(s *server) string {
+	if s.cfg.DatabaseURL == "" { // SQLite: blobs are hex-editable
+		return `unhex(substr(hex(sealed), 1, 60) || (CASE substr(hex(sealed), 61, 2) WHEN 'FF' THEN '00' ELSE 'FF' END) || substr(hex(sealed), 63))`
+	}
+	return `overlay(sealed placing (CASE WHEN get_byte(sealed, 30) = 255 THEN '\x00'::bytea ELSE '\xff'::bytea END) from 31 for 1)`
 }
 
 func TestRateLimit(t *testing.T) {

@@ -154,7 +154,10 @@ func (s *Service) openTemplate(integrationID, faceRef, id, model string, sealed 
 }
 
 // loadIndex feeds the search registry: every enabled face's templates of
-// the engine's model.
+// the engine's model. A template that fails its integrity check is left
+// out and logged as an error: one corrupt row must not take a tenant's
+// whole search down, and it is never used. (Verifying that face still
+// fails loudly with ErrTemplateIntegrity.)
 func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search.Entry, error) {
 	rows, err := s.st.ListTemplates(ctx, integrationID, s.eng.EmbeddingModel())
 	if err != nil {
@@ -167,7 +170,8 @@ func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search
 		}
 		emb, err := s.openTemplate(integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
 		if err != nil {
-			return nil, err
+			s.log.ErrorContext(ctx, "search index: template left out", "integration", integrationID, "face", r.FaceRef, "err", err)
+			continue
 		}
 		out = append(out, search.Entry{ID: r.ID, FaceKey: r.FaceID, ModelID: r.ModelID, Vector: emb.Vector})
 	}

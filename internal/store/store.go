@@ -69,6 +69,8 @@ type Data interface {
 	Faces
 	FaceImages
 	Templates
+	Webhooks
+	CaptureSessions
 }
 
 // Integrations persists tenants.

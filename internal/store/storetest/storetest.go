@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"tx/panic", testTxPanic},
 		{"tx/atomic-delete-joins-tx", testTxDeleteJoins},
 		{"concurrent-writes", testConcurrentWrites},
+		{"webhooks", testWebhooks},
+		{"capture-sessions", testCaptureSessions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Parallel cases check the store is safe for concurrent use

@@ -69,6 +69,18 @@ type Server struct {
 	TokenTTLSecs  int
 	LogLevel      string
 	Workers       int // concurrent engine jobs; 0: number of cores
+	PublicURL     string
+	CaptureTTL    int // seconds
+
+	// Webhook delivery (internal/webhook).
+	WebhookAllowPrivate  bool    // let webhooks reach loopback/private/link-local addresses
+	WebhookAllowCIDRs    string  // comma-separated prefixes webhooks may reach although not public
+	WebhookPollSecs      float64 // seconds between polls for due webhook deliveries
+	WebhookLeaseSecs     float64 // seconds a claimed delivery stays reserved for its worker
+	WebhookTimeoutSecs   float64 // seconds one webhook request may take
+	WebhookMaxAttempts   int     // sends per delivery before it is failed
+	WebhookConcurrency   int     // webhook requests in flight per node
+	WebhookRetentionDays int     // days finished deliveries are kept; 0 = forever
 }
 
 // RegisterServer binds the server settings to a flag set.
@@ -86,6 +98,16 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	fs.IntVar(&c.TokenTTLSecs, "token-ttl", envInt("VISAGE_TOKEN_TTL", 900), "lifetime of issued bearer tokens in seconds (VISAGE_TOKEN_TTL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("VISAGE_LOG_LEVEL", "info"), "debug, info, warn or error (VISAGE_LOG_LEVEL)")
 	fs.IntVar(&c.Workers, "workers", envInt("VISAGE_WORKERS", 0), "concurrent face-engine jobs; 0 = number of cores (VISAGE_WORKERS)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", strings.EqualFold(env("VISAGE_WEBHOOK_ALLOW_PRIVATE", "false"), "true"), "let webhooks reach loopback, private and link-local addresses; development only (VISAGE_WEBHOOK_ALLOW_PRIVATE)")
+	fs.StringVar(&c.WebhookAllowCIDRs, "webhook-allow-cidrs", env("VISAGE_WEBHOOK_ALLOW_CIDRS", ""), "comma-separated CIDR prefixes webhooks may reach although not public (VISAGE_WEBHOOK_ALLOW_CIDRS)")
+	fs.Float64Var(&c.WebhookPollSecs, "webhook-poll", envFloat("VISAGE_WEBHOOK_POLL", 5), "seconds between polls for due webhook deliveries (VISAGE_WEBHOOK_POLL)")
+	fs.Float64Var(&c.WebhookLeaseSecs, "webhook-lease", envFloat("VISAGE_WEBHOOK_LEASE", 60), "seconds a delivery stays reserved for the node sending it; a crashed node's deliveries are resent after it; at least the timeout + 2 (VISAGE_WEBHOOK_LEASE)")
+	fs.Float64Var(&c.WebhookTimeoutSecs, "webhook-timeout", envFloat("VISAGE_WEBHOOK_TIMEOUT", 10), "seconds one webhook request may take (VISAGE_WEBHOOK_TIMEOUT)")
+	fs.IntVar(&c.WebhookMaxAttempts, "webhook-max-attempts", envInt("VISAGE_WEBHOOK_MAX_ATTEMPTS", 8), "sends per webhook delivery before it is marked failed (VISAGE_WEBHOOK_MAX_ATTEMPTS)")
+	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt("VISAGE_WEBHOOK_CONCURRENCY", 8), "webhook requests in flight per node (VISAGE_WEBHOOK_CONCURRENCY)")
+	fs.IntVar(&c.WebhookRetentionDays, "webhook-retention-days", envInt("VISAGE_WEBHOOK_RETENTION_DAYS", 30), "days delivered and failed webhook deliveries are kept; 0 = forever (VISAGE_WEBHOOK_RETENTION_DAYS)")
+	fs.StringVar(&c.PublicURL, "public-url", env("VISAGE_PUBLIC_URL", ""), "externally visible base URL for capture links and image URLs; default http://LISTEN (VISAGE_PUBLIC_URL)")
+	fs.IntVar(&c.CaptureTTL, "capture-ttl", envInt("VISAGE_CAPTURE_TTL", 1800), "lifetime of a hosted capture link in seconds (VISAGE_CAPTURE_TTL)")
 }
 
 // secretEnv reads KEY, or the file named by KEY_FILE (Docker/Kubernetes

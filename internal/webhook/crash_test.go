@@ -1,0 +1,313 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/visagehq/visage/internal/crypto"
+	"github.com/visagehq/visage/internal/testenv"
+)
+
+// TestCrashMidDelivery is the outbox's end-to-end promise: a real `visage
+// serve` is killed (SIGKILL, no shutdown code runs) while its webhook
+// request is in flight; after a restart the receiver gets the event again,
+// with the same delivery id and a valid signature.
+func TestCrashMidDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the visage binary")
+	}
+	models := testenv.ModelsDir(t)
+	bin := buildVisage(t)
+	addr := freeAddr(t)
+	env := append(os.Environ(),
+		"VISAGE_DATA_DIR="+t.TempDir(),
+		"VISAGE_DATABASE_URL=",
+		"VISAGE_MODELS_DIR="+models,
+		"VISAGE_LISTEN="+addr,
+		"VISAGE_LOG_LEVEL=warn",
+		"VISAGE_WEBHOOK_ALLOW_PRIVATE=true", // the receiver is on loopback
+		"VISAGE_WEBHOOK_POLL=0.2",
+		// A short request timeout allows a short lease (at least timeout
+		// + 2 s): the restarted server resends within seconds.
+		"VISAGE_WEBHOOK_TIMEOUT=2",
+		"VISAGE_WEBHOOK_LEASE=4",
+	)
+
+	// The receiver holds the first request open (the server dies during
+	// it) and accepts the next ones.
+	type got struct {
+		delivery, signature string
+		body                []byte
+	}
+	arrived := make(chan got, 10)
+	var mu sync.Mutex
+	first := true
+	hold := make(chan struct{})
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		arrived <- got{r.Header.Get("X-Visage-Delivery"), r.Header.Get("X-Visage-Signature"), body}
+		mu.Lock()
+		block := first
+		first = false
+		mu.Unlock()
+		if block {
+			select {
+			case <-hold:
+			case <-r.Context().Done(): // the sender died
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer func() { close(hold); receiver.Close() }()
+
+	srv := startServe(t, bin, env)
+	var created struct {
+		Integration   struct{ ID string }
+		APIKey        struct{ Token string } `json:"apiKey"`
+		WebhookSecret string                 `json:"webhookSecret"`
+	}
+	out, err := runVisage(bin, env, "admin", "integration", "create", "--name", "crash", "--json")
+	if err != nil {
+		t.Fatalf("admin integration create: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(out, &created); err != nil || created.APIKey.Token == "" || created.WebhookSecret == "" {
+		t.Fatalf("admin output %s: %v", out, err)
+	}
+	api := func(method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("x-api-key", created.APIKey.Token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	if code, b := api("PUT", "/v1/webhooks", fmt.Sprintf(`{"urls": {"*": [%q]}}`, receiver.URL+"/hook")); code != 200 {
+		t.Fatalf("PUT /v1/webhooks: %d %s", code, b)
+	}
+	code, b := api("POST", "/v1/webhooks/ping", "")
+	var ping struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	if code != 202 || json.Unmarshal(b, &ping) != nil || len(ping.DeliveryIDs) != 1 {
+		t.Fatalf("POST /v1/webhooks/ping: %d %s", code, b)
+	}
+	id := ping.DeliveryIDs[0]
+
+	var g1 got
+	select {
+	case g1 = <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the first send never arrived; server log:\n%s", srv.log())
+	}
+	if g1.delivery != id {
+		t.Fatalf("first send has delivery id %q, want %q", g1.delivery, id)
+	}
+	srv.kill(t) // mid-request: the row stays leased, nothing is recorded
+
+	srv = startServe(t, bin, env)
+	var g2 got
+	select {
+	case g2 = <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no resend after the restart; server log:\n%s", srv.log())
+	}
+	if g2.delivery != id {
+		t.Fatalf("resend has delivery id %q, want the same %q", g2.delivery, id)
+	}
+	if !bytes.Equal(g2.body, g1.body) {
+		t.Fatalf("resent body differs:\n%s\n%s", g1.body, g2.body)
+	}
+	if err := crypto.VerifyWebhook([]byte(created.WebhookSecret), g2.signature, g2.body, time.Now(), 0); err != nil {
+		t.Fatalf("resend signature: %v", err)
+	}
+
+	// The log shows it delivered on the second send; the first, cut off
+	// by the kill, was never recorded.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, b := api("GET", "/v1/webhooks/deliveries/"+id, "")
+		var d struct {
+			Status        string
+			TotalAttempts int `json:"total_attempts"`
+			AttemptLog    []struct {
+				Number         int
+				ResponseStatus int `json:"response_status"`
+			} `json:"attempt_log"`
+		}
+		if code != 200 || json.Unmarshal(b, &d) != nil {
+			t.Fatalf("GET delivery: %d %s", code, b)
+		}
+		if d.Status == "delivered" {
+			if d.TotalAttempts != 2 || len(d.AttemptLog) != 1 || d.AttemptLog[0].Number != 2 || d.AttemptLog[0].ResponseStatus != 204 {
+				t.Fatalf("delivery after the crash: %s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery not marked delivered: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// TestMain removes the visage binary the end-to-end tests share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildVisage builds the visage binary once for all tests of the package.
+func buildVisage(t *testing.T) string {
+	t.Helper()
+	root := testenv.Root(t)
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "visage-webhook-test-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "visage")
+		build := exec.Command("go", "build", "-o", binPath, "./cmd/visage")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// serveProc is a `visage serve` subprocess.
+type serveProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+func (p *serveProc) log() string { return p.stderr.String() }
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *serveProc) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("visage serve did not die")
+	}
+}
+
+func startServe(t *testing.T, bin string, env []string) *serveProc {
+	t.Helper()
+	p := &serveProc{cmd: exec.Command(bin, "serve"), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	var listen string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "VISAGE_LISTEN="); ok {
+			listen = v
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get("http://" + listen + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("visage serve exited: %s", p.log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visage serve not healthy after 60 s: %s", p.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func runVisage(bin string, env []string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return append(out, stderr.Bytes()...), err
+	}
+	return out, nil
+}
+
+// freeAddr picks a loopback port that is free now (serve gets no ":0"
+// reporting channel, so the port is chosen up front).
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writers and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

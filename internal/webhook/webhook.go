@@ -1,0 +1,134 @@
+// Package webhook is Visage's durable webhook system: the outbox writer
+// (Enqueue), the signed, retried, SSRF-guarded delivery Worker, and the
+// Service behind the /v1/webhooks API and the `visage webhooks` command.
+//
+// A state change and its event commit in one transaction (Enqueue writes
+// outbox rows on the caller's store.Tx); a Worker on any node later claims
+// due rows under a lease and POSTs them. Delivery is at least once: a node
+// that dies mid-send leaves its lease, which expires, and the delivery is
+// sent again with the same id, so receivers dedupe on X-Visage-Delivery.
+// docs/webhooks.md is the receiver's side of this contract.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/visagehq/visage/internal/store"
+)
+
+// Event names with a meaning of their own.
+const (
+	// Wildcard configures URLs that receive every event.
+	Wildcard = "*"
+	// EventPing is sent by POST /v1/webhooks/ping to test a configuration.
+	EventPing = "ping"
+)
+
+// Limits of an integration's webhook configuration: generous for real use,
+// small enough that one event cannot fan out into thousands of requests.
+const (
+	MaxEvents       = 32
+	MaxURLsPerEvent = 10
+	maxEventLen     = 64
+)
+
+// Enqueue writes one pending delivery per URL the integration configured
+// for event (and for the wildcard "*"), in the caller's transaction. The
+// body is the payload exactly as the event defines it (vendor-compatible
+// events have fixed shapes, e.g. Identity Gram's images_stored); the
+// delivery id, event and integration travel in headers. The
+// state change and its event commit or roll back together. It returns the
+// delivery ids, none when no URL is configured. After the transaction
+// commits, call Service.Notify (or Worker.Notify) to send at once instead
+// of at the next poll.
+func Enqueue(ctx context.Context, tx store.Tx, in *store.Integration, event string, payload any) ([]string, error) {
+	if err := validEvent(event); err != nil || event == Wildcard {
+		return nil, fmt.Errorf("enqueue webhook: %w: event %q", ErrInvalid, event)
+	}
+	urls := Destinations(in.WebhookURLs, event)
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue webhook %s: encode payload: %w", event, err)
+	}
+	if string(data) == "null" {
+		data = []byte("{}")
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	ids := make([]string, 0, len(urls))
+	for _, u := range urls {
+		d := &store.WebhookDelivery{ID: store.NewID("whd_"), IntegrationID: in.ID, Event: event, URL: u,
+			Payload: data, CreatedAt: at}
+		if err := tx.EnqueueWebhook(ctx, d); err != nil {
+			return nil, fmt.Errorf("enqueue webhook %s: %w", event, err)
+		}
+		ids = append(ids, d.ID)
+	}
+	return ids, nil
+}
+
+// Destinations lists the URLs notified of event: its own, then the
+// wildcard's, each once.
+func Destinations(hooks map[string][]string, event string) []string {
+	var out []string
+	for _, u := range slices.Concat(hooks[event], hooks[Wildcard]) {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// ValidateURLs checks and normalises a webhook configuration (event →
+// URLs): event names well formed, URLs allowed by the guard, duplicates
+// and empty lists dropped, within MaxEvents and MaxURLsPerEvent.
+func ValidateURLs(g *Guard, hooks map[string][]string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for event, urls := range hooks {
+		event = strings.TrimSpace(event)
+		if err := validEvent(event); err != nil {
+			return nil, err
+		}
+		for _, u := range urls {
+			u = strings.TrimSpace(u)
+			if err := g.ValidateURL(u); err != nil {
+				return nil, fmt.Errorf("event %q: %w", event, err)
+			}
+			if !slices.Contains(out[event], u) {
+				out[event] = append(out[event], u)
+			}
+		}
+	}
+	for event, urls := range out {
+		if len(urls) > MaxURLsPerEvent {
+			return nil, fmt.Errorf("%w: event %q has %d URLs, at most %d allowed", ErrInvalid, event, len(urls), MaxURLsPerEvent)
+		}
+	}
+	if len(out) > MaxEvents {
+		return nil, fmt.Errorf("%w: %d events configured, at most %d allowed", ErrInvalid, len(out), MaxEvents)
+	}
+	return out, nil
+}
+
+// validEvent accepts "*" and names of 1–64 characters from a–z, 0–9, "_",
+// "." and "-" starting with a letter: safe in a header and a query string.
+func validEvent(name string) error {
+	if name == Wildcard {
+		return nil
+	}
+	ok := name != "" && len(name) <= maxEventLen && name[0] >= 'a' && name[0] <= 'z'
+	for _, c := range name {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-')
+	}
+	if !ok {
+		return fmt.Errorf("%w: event name %q (want \"*\" or 1–%d of a–z 0–9 _ . - starting with a letter)", ErrInvalid, name, maxEventLen)
+	}
+	return nil
+}

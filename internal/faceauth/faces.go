@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/search"
@@ -151,4 +152,23 @@ func (s *Service) indexRemove(integrationID, faceID string) {
 		ix.Remove(faceID)
 		return nil
 	})
+}
+
+// ImageData returns a stored face image's bytes (decrypted) and type.
+func (s *Service) ImageData(ctx context.Context, integrationID, faceID, imageID string) ([]byte, string, error) {
+	f, err := s.getFace(ctx, integrationID, faceID)
+	if err != nil {
+		return nil, "", err
+	}
+	img, err := s.st.GetFaceImage(ctx, integrationID, imageID)
+	if err != nil || img.FaceRef != f.ID {
+		return nil, "", fmt.Errorf("%w: image %s", store.ErrNotFound, imageID)
+	}
+	rc, info, err := s.blobs.Get(ctx, img.BlobKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("image %s: %w", imageID, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	return data, info.ContentType, err
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/crypto"
@@ -26,6 +28,12 @@ type Service struct {
 	limits imageio.Limits
 	slots  chan struct{}
 	log    *slog.Logger
+
+	// face 2FA capture sessions
+	publicURL  string
+	captureTTL time.Duration
+	challenges ChallengePolicy
+	events     Events
 }
 
 // Options configure a Service.
@@ -35,6 +43,15 @@ type Options struct {
 	// running inference at once only makes every one of them slower.
 	Workers int
 	Log     *slog.Logger
+	// PublicURL is the externally visible base URL (for capture links and
+	// image URLs in events), without a trailing slash.
+	PublicURL string
+	// CaptureTTL is a capture session's default lifetime (30 min).
+	CaptureTTL time.Duration
+	// Challenges overrides DefaultChallengePolicy when non-zero.
+	Challenges ChallengePolicy
+	// Events receives domain events in their transaction; nil drops them.
+	Events Events
 }
 
 // New builds the service. The search index loads each integration's
@@ -47,7 +64,14 @@ func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine,
 		opt.Log = slog.Default()
 	}
 	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: opt.Limits,
-		slots: make(chan struct{}, opt.Workers), log: opt.Log}
+		slots: make(chan struct{}, opt.Workers), log: opt.Log,
+		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events}
+	if s.captureTTL <= 0 {
+		s.captureTTL = DefaultCaptureTTL
+	}
+	if s.challenges == (ChallengePolicy{}) {
+		s.challenges = DefaultChallengePolicy
+	}
 	dim := eng.Manifest().Models["embedding"].Dim
 	s.index = search.NewRegistry(dim, eng.EmbeddingModel(), s.loadIndex)
 	return s

@@ -43,15 +43,17 @@ func (s *Service) Verify(ctx context.Context, t Tenant, faceID string, img Image
 	if err != nil {
 		return nil, err
 	}
-	if !f.Enabled {
-		return nil, fmt.Errorf("%w: %q", ErrFaceDisabled, faceID)
-	}
 	refs, err := s.templates(ctx, t.ID, f.ID)
 	if err != nil {
 		return nil, err
 	}
+	// A face whose 2FA registration never finished has no template yet:
+	// that is "not enrolled", not "disabled".
 	if len(refs) == 0 {
 		return nil, fmt.Errorf("%w: %q has no template for model %s", ErrFaceNotEnrolled, faceID, s.eng.EmbeddingModel())
+	}
+	if !f.Enabled {
+		return nil, fmt.Errorf("%w: %q", ErrFaceDisabled, faceID)
 	}
 	p, err := s.oneFace(ctx, img.Data, false)
 	if err != nil {

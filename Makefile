@@ -8,7 +8,7 @@ STATICCHECK_VERSION ?= v0.8.2
 BIN        := bin/visage
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 
-.PHONY: all build models run test unit lint bench eval clean
+.PHONY: all build models browser run test unit lint bench eval clean
 
 all: build
 
@@ -24,7 +24,11 @@ run: models
 	@echo "Create an API key in another shell: ./$(BIN) admin integration create --name demo"
 	./$(BIN) serve --models-dir $(MODELS_DIR)
 
-test: models lint unit
+# Chromium and ffmpeg for the hosted-page tests (apt-get, only if missing).
+browser:
+	bash scripts/setup-browser.sh
+
+test: models browser lint unit
 
 unit:
 	$(GO) test -count=1 ./...

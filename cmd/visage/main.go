@@ -22,15 +22,16 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"models":  {"install or verify the ONNX models and runtime", runModels},
-	"detect":  {"detect and analyse faces in images", runDetect},
-	"embed":   {"print the embedding of the largest face in each image", runEmbed},
-	"compare": {"compare the faces in two images (exit 0 match, 1 no match, 2 error)", runCompare},
-	"eval":    {"measure accuracy on labelled pairs or an identity folder", runEval},
-	"serve":   {"run the HTTP server", runServe},
-	"migrate": {"apply database migrations and print the schema version", runMigrate},
-	"admin":   {"manage integrations and API keys (integration create|list|rotate-key)", runAdmin},
-	"bench":   {"load-test a running server (bench http)", runBench},
+	"models":   {"install or verify the ONNX models and runtime", runModels},
+	"detect":   {"detect and analyse faces in images", runDetect},
+	"embed":    {"print the embedding of the largest face in each image", runEmbed},
+	"compare":  {"compare the faces in two images (exit 0 match, 1 no match, 2 error)", runCompare},
+	"eval":     {"measure accuracy on labelled pairs or an identity folder", runEval},
+	"serve":    {"run the HTTP server", runServe},
+	"migrate":  {"apply database migrations and print the schema version", runMigrate},
+	"admin":    {"manage integrations and API keys (integration create|list|rotate-key)", runAdmin},
+	"bench":    {"load-test a running server (bench http)", runBench},
+	"webhooks": {"configure webhooks, read the delivery log, redeliver (webhooks urls|set|ping|deliveries|show|redeliver)", runWebhooks},
 }
 
 func main() {

@@ -76,6 +76,37 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	})
 }
 
+// limited applies the per-key rate limit to handlers that authenticate
+// themselves (the vendor surfaces answer auth failures in their own
+// shape). The key is the credential's id when one is readable, else the
+// client address.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.RemoteAddr
+		if p, err := s.authenticate(r); err == nil {
+			key = p.KeyID
+			r = r.WithContext(logctx.With(context.WithValue(r.Context(), keyPrincipal, p), "integration", p.Integration.ID))
+		} else if host, _, ok := strings.Cut(r.RemoteAddr, ":"); ok {
+			key = host
+		}
+		if wait, ok := s.limiter.allow(key); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeJSON(w, 429, map[string]any{"statusCode": 429, "message": "Too Many Requests"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// authenticated returns the principal limited already resolved, so a
+// request is authenticated once.
+func (s *Server) authenticated(r *http.Request) (*tenancy.Principal, error) {
+	if p := principal(r.Context()); p != nil {
+		return p, nil
+	}
+	return s.authenticate(r)
+}
+
 // limiter is a token bucket per API key.
 type limiter struct {
 	mu      sync.Mutex

@@ -250,3 +250,44 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, res)
 }
+
+func (s *Server) faceImage(w http.ResponseWriter, r *http.Request) {
+	data, ctype, err := s.faces.ImageData(r.Context(), s.tenant(r).ID, r.PathValue("faceId"), r.PathValue("imageId"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if ctype == "" || ctype == "application/octet-stream" {
+		ctype = http.DetectContentType(data)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(data)
+}
+
+// startCapture opens a hosted face-2FA capture session for a face_id
+// (created disabled when new) and returns the page URL.
+func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		FaceID     string `json:"face_id"`
+		TTLSeconds int    `json:"ttl_seconds"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, r, bodyErrorOr(err, apiErr(CodeInvalidJSON, "malformed JSON body: "+err.Error())))
+		return
+	}
+	if body.FaceID == "" {
+		writeError(w, r, apiErr(CodeMissingField, "face_id is required"))
+		return
+	}
+	st, err := s.faces.Start2FA(r.Context(), s.tenant(r), body.FaceID, time.Duration(body.TTLSeconds)*time.Second)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if st.Registered {
+		writeError(w, r, &Error{Code: CodeAlreadyEnrolled, Message: "face already registered: delete it first to register again", Details: st.Face})
+		return
+	}
+	writeJSON(w, 201, map[string]any{"url": st.URL, "token": st.Token, "face": st.Face})
+}

@@ -9,8 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/tenancy"
+	"github.com/visagehq/visage/internal/web"
 )
 
 // Config holds the API's limits.
@@ -21,6 +23,8 @@ type Config struct {
 	RateBurst     int
 	// Collectors are extra metrics served on /metrics (engine stages).
 	Collectors []prometheus.Collector
+	// Webhooks serves /v1/webhooks; nil answers 503 there.
+	Webhooks Webhooks
 }
 
 // Server is the native API.
@@ -72,6 +76,24 @@ func (s *Server) routes() {
 	auth("POST /v1/detect", s.detect)
 	auth("POST /v1/liveness", s.liveness)
 	auth("POST /v1/search", s.search)
+	auth("GET /v1/faces/{faceId}/images/{imageId}", s.faceImage)
+	auth("POST /v1/capture-sessions", s.startCapture)
+	auth("GET /v1/webhooks", s.getWebhooks)
+	auth("PUT /v1/webhooks", s.putWebhooks)
+	auth("POST /v1/webhooks/ping", s.pingWebhooks)
+	auth("GET /v1/webhooks/deliveries", s.listWebhookDeliveries)
+	auth("GET /v1/webhooks/deliveries/{id}", s.getWebhookDelivery)
+	auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook)
+
+	// The hosted capture page: its token is its credential.
+	s.mux.Handle("/capture/", s.observe("/capture/", web.New(s.faces, s.log)))
+
+	// Vendor-compatible surfaces: their own shapes, our logging, metrics
+	// and body limits.
+	ig := identitygram.New(s.authenticated, s.faces, s.cfg.MaxImageBytes, s.log)
+	for pattern, h := range ig.Routes() {
+		s.mux.Handle(pattern, s.observe(pattern, s.limitBody(s.limited(h))))
+	}
 
 	// Anything else under /v1 gets the JSON error envelope, not a text 404.
 	open("/v1/", func(w http.ResponseWriter, r *http.Request) {

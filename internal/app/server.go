@@ -24,6 +24,7 @@ import (
 	"github.com/visagehq/visage/internal/models"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
+	"github.com/visagehq/visage/internal/webhook"
 )
 
 // Logger builds the JSON logger at the configured level.
@@ -58,6 +59,9 @@ type Server struct {
 	ln     net.Listener
 	Faces  *faceauth.Service
 	Tenant *tenancy.Service
+	// Webhooks configures and reports webhooks; hooks sends them.
+	Webhooks *webhook.Service
+	hooks    *webhook.Worker
 }
 
 // NewServer opens every part; Close releases them in reverse order.
@@ -89,13 +93,20 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	if s.eng, err = face.New(face.Config{ModelsDir: c.ModelsDir, Manifest: m, Threads: c.Threads, Verify: true, Observe: observe}); err != nil {
 		return nil, err
 	}
-	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
-	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log})
 	if s.Tenant, err = Tenancy(c, s.st, log); err != nil {
 		return nil, err
 	}
+	hookOpts, err := webhook.OptionsFromConfig(c, log)
+	if err != nil {
+		return nil, err
+	}
+	s.hooks = webhook.NewWorker(s.st, webhook.StoreSecrets(s.st, s.Tenant.OpenSecrets), hookOpts)
+	s.Webhooks = webhook.NewService(s.st, hookOpts.Guard, s.hooks.Notify)
+	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
+	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
+		PublicURL: c.PublicURL, CaptureTTL: time.Duration(c.CaptureTTL) * time.Second, Events: outbox{s.hooks}})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
-		Collectors: []prometheus.Collector{stages}},
+		Collectors: []prometheus.Collector{stages}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -109,8 +120,14 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
+	if s.cfg.PublicURL == "" {
+		s.Faces.SetPublicURL("http://" + ln.Addr().String())
+	}
 	return nil
 }
+
+// Store is the server's store (admin tasks and tests).
+func (s *Server) Store() store.Store { return s.st }
 
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -119,6 +136,12 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	// The webhook worker stops with the server, after its in-flight sends
+	// finish or are abandoned (Options.ShutdownGrace).
+	hctx, stopHooks := context.WithCancel(ctx)
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); s.hooks.Run(hctx) }()
+	defer func() { stopHooks(); <-hooksDone }()
 	s.log.Info("visage listening", "addr", "http://"+s.Addr(), "database", RedactURL(DatabaseURL(s.cfg)),
 		"model", s.eng.EmbeddingModel(), "data_dir", s.cfg.DataDir)
 	s.hint(ctx)
@@ -168,3 +191,18 @@ func RedactURL(s string) string {
 	}
 	return s
 }
+
+// outbox feeds the face service's events to the webhook outbox: rows in
+// the event's own transaction, then a nudge to the worker after commit.
+type outbox struct{ w *webhook.Worker }
+
+func (o outbox) Enqueue(ctx context.Context, tx store.Tx, integrationID, event string, payload any) error {
+	in, err := tx.GetIntegration(ctx, integrationID)
+	if err != nil {
+		return err
+	}
+	_, err = webhook.Enqueue(ctx, tx, in, event, payload)
+	return err
+}
+
+func (o outbox) Committed() { o.w.Notify() }

@@ -2,11 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/store"
+	"github.com/visagehq/visage/internal/tenancy"
 )
 
 func (s *Server) tenant(r *http.Request) faceauth.Tenant {
@@ -290,4 +293,53 @@ func (s *Server) startCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 201, map[string]any{"url": st.URL, "token": st.Token, "face": st.Face})
+}
+
+// integrationView is what an integration may read of its own settings.
+type integrationView struct {
+	ID                  string              `json:"id"`
+	Name                string              `json:"name"`
+	PublicKey           string              `json:"public_key"`
+	CallbackURLTemplate string              `json:"callback_url_template"`
+	Theme               json.RawMessage     `json:"theme,omitempty"`
+	Policy              map[string]any      `json:"policy"`
+	WebhookURLs         map[string][]string `json:"webhook_urls"`
+}
+
+func viewIntegration(in *store.Integration) integrationView {
+	p := in.Policy
+	ch := p.RequiredChallenges
+	if ch == nil {
+		ch = []string{}
+	}
+	return integrationView{ID: in.ID, Name: in.Name, PublicKey: in.PublicKey, CallbackURLTemplate: in.CallbackURLTemplate,
+		Theme: in.Theme, WebhookURLs: in.WebhookURLs, Policy: map[string]any{
+			"match_threshold": p.MatchThreshold, "liveness_threshold": p.LivenessThreshold, "max_attempts": p.MaxAttempts,
+			"retention_days": p.RetentionDays, "required_challenges": ch}}
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, viewIntegration(principal(r.Context()).Integration))
+}
+
+// patchIntegration changes the caller's own settings: callback URL
+// template, hosted-page theme and policy.
+func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request) {
+	var body tenancy.Settings
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, r, bodyErrorOr(err, apiErr(CodeInvalidJSON, "malformed JSON body: "+err.Error())))
+		return
+	}
+	in, err := s.tenancy.UpdateSettings(r.Context(), principal(r.Context()).Integration.ID, body)
+	if errors.Is(err, store.ErrInvalid) {
+		writeError(w, r, apiErr(CodeBadRequest, err.Error()))
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, 200, viewIntegration(in))
 }

@@ -78,6 +78,8 @@ func (s *Server) routes() {
 	auth("POST /v1/search", s.search)
 	auth("GET /v1/faces/{faceId}/images/{imageId}", s.faceImage)
 	auth("POST /v1/capture-sessions", s.startCapture)
+	auth("GET /v1/integration", s.getIntegration)
+	auth("PATCH /v1/integration", s.patchIntegration)
 	auth("GET /v1/webhooks", s.getWebhooks)
 	auth("PUT /v1/webhooks", s.putWebhooks)
 	auth("POST /v1/webhooks/ping", s.pingWebhooks)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +70,19 @@ func TestCapturePageInChromium(t *testing.T) {
 	neutral := stillPNG(t, "neutral", false, "faces", "bbt", "amy", "amy4.png")
 
 	t.Run("registers", func(t *testing.T) {
+		// The integration's callback receives the person after success,
+		// and its theme dresses the page.
+		back := make(chan string, 1)
+		cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case back <- r.URL.RawQuery:
+			default:
+			}
+			w.Write([]byte("<html><body>back at the client</body></html>"))
+		}))
+		defer cb.Close()
+		s.configure(key, map[string]any{"callback_url_template": cb.URL + "/done?user=[user_id]&status=[status]",
+			"theme": map[string]any{"name": "Acme Bank", "primary_color": "#7a1fa2"}})
 		clip := browsertest.Clip(t,
 			browsertest.Segment{Image: neutral, Seconds: 1.5}, browsertest.Segment{Image: smile, Seconds: 2},
 			browsertest.Segment{Image: right, Seconds: 2}, browsertest.Segment{Image: left, Seconds: 2})
@@ -90,6 +105,14 @@ func TestCapturePageInChromium(t *testing.T) {
 		}
 		if !containsAny(seen.Feedback, "smile", "turn", "head") {
 			t.Errorf("no challenge feedback shown: %v", seen.Feedback)
+		}
+		select {
+		case q := <-back:
+			if q != "user=amy&status=completed" {
+				t.Errorf("callback query %q", q)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("the page did not follow the callback URL")
 		}
 		r := s.do(s.request("GET", "/v1/faces/amy", key, nil, ""))
 		if r.Body["enabled"] != true || len(r.Body["images"].([]any)) != 3 {

@@ -47,23 +47,21 @@ func (s *server) bearer(key string) string {
 	return tok
 }
 
+// configure changes the caller's integration settings through the API
+// and returns its id.
+func (s *server) configure(key string, settings map[string]any) string {
+	b, _ := json.Marshal(settings)
+	r := s.do(s.request("PATCH", "/v1/integration", key, bytes.NewReader(b), "application/json"))
+	id, _ := r.Body["id"].(string)
+	if r.Status != 200 || id == "" {
+		s.t.Fatalf("configure %v: %d %v", settings, r.Status, r.Body)
+	}
+	return id
+}
+
 // setChallenges narrows an integration's required capture challenges.
 func (s *server) setChallenges(key string, challenges ...string) string {
-	ctx := context.Background()
-	keyID, _, _ := strings.Cut(key, ".")
-	k, err := s.srv.Store().GetAPIKey(ctx, keyID)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	in, err := s.srv.Store().GetIntegration(ctx, k.IntegrationID)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	in.Policy.RequiredChallenges = challenges
-	if err := s.srv.Store().UpdateIntegration(ctx, in); err != nil {
-		s.t.Fatal(err)
-	}
-	return in.ID
+	return s.configure(key, map[string]any{"required_challenges": challenges})
 }
 
 // webhookSecret unseals an integration's webhook secret, as the worker does.

@@ -1,0 +1,118 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/visagehq/visage/internal/store"
+)
+
+// Settings are an integration's changeable options; nil fields are left
+// as they are.
+type Settings struct {
+	Name                *string          `json:"name,omitempty"`
+	CallbackURLTemplate *string          `json:"callback_url_template,omitempty"`
+	Theme               *json.RawMessage `json:"theme,omitempty"`
+	MatchThreshold      *float64         `json:"match_threshold,omitempty"`
+	LivenessThreshold   *float64         `json:"liveness_threshold,omitempty"`
+	MaxAttempts         *int             `json:"max_attempts,omitempty"`
+	RetentionDays       *int             `json:"retention_days,omitempty"`
+	RequiredChallenges  *[]string        `json:"required_challenges,omitempty"`
+}
+
+// KnownChallenges are the capture challenges a policy may require.
+var KnownChallenges = []string{"2fa-smile", "2fa-eyeblink", "2fa-left", "2fa-right"}
+
+// maxThemeBytes bounds the theme JSON served to every capture page.
+const maxThemeBytes = 16 << 10
+
+// UpdateSettings applies s to the integration in one transaction.
+func (svc *Service) UpdateSettings(ctx context.Context, integrationID string, s Settings) (*store.Integration, error) {
+	var out *store.Integration
+	err := svc.st.InTx(ctx, func(tx store.Tx) error {
+		in, err := tx.GetIntegration(ctx, integrationID)
+		if err != nil {
+			return err
+		}
+		if err := s.apply(in); err != nil {
+			return err
+		}
+		if err := tx.UpdateIntegration(ctx, in); err != nil {
+			return err
+		}
+		out = in
+		return nil
+	})
+	return out, err
+}
+
+func (s Settings) apply(in *store.Integration) error {
+	if s.Name != nil {
+		if err := validateName(*s.Name); err != nil {
+			return err
+		}
+		in.Name = strings.TrimSpace(*s.Name)
+	}
+	if s.CallbackURLTemplate != nil {
+		if err := validateCallback(*s.CallbackURLTemplate); err != nil {
+			return err
+		}
+		in.CallbackURLTemplate = *s.CallbackURLTemplate
+	}
+	if s.Theme != nil {
+		if len(*s.Theme) > maxThemeBytes || !json.Valid(*s.Theme) {
+			return fmt.Errorf("%w: theme must be a JSON object under %d bytes", store.ErrInvalid, maxThemeBytes)
+		}
+		in.Theme = *s.Theme
+	}
+	p := &in.Policy
+	setF := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setI := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setF(&p.MatchThreshold, s.MatchThreshold)
+	setF(&p.LivenessThreshold, s.LivenessThreshold)
+	setI(&p.MaxAttempts, s.MaxAttempts)
+	setI(&p.RetentionDays, s.RetentionDays)
+	if s.RequiredChallenges != nil {
+		for _, c := range *s.RequiredChallenges {
+			if !contains(KnownChallenges, c) {
+				return fmt.Errorf("%w: unknown challenge %q (known: %s)", store.ErrInvalid, c, strings.Join(KnownChallenges, ", "))
+			}
+		}
+		p.RequiredChallenges = *s.RequiredChallenges
+	}
+	return p.Validate()
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// validateCallback accepts "" (none) or an absolute http(s) URL whose
+// placeholders [user_id], [status], [email] are filled at redirect time.
+func validateCallback(tpl string) error {
+	if tpl == "" {
+		return nil
+	}
+	probe := strings.NewReplacer("[user_id]", "u", "[status]", "s", "[email]", "e").Replace(tpl)
+	u, err := url.Parse(probe)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%w: callback_url_template must be an absolute http(s) URL", store.ErrInvalid)
+	}
+	return nil
+}

@@ -98,15 +98,17 @@ type detectResult struct {
 	Message string      `json:"message,omitempty"`
 }
 
-func runDetect(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+// perImage runs a command over image paths with the engine loaded once,
+// printing one result per path; any failed path makes the exit status 2.
+func perImage(ctx context.Context, name string, args []string, one func(eng *face.Engine, ef *engineFlags, path string) (any, error)) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var ef engineFlags
 	ef.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: visage detect [--jsonl] IMAGE…")
+		return fmt.Errorf("usage: visage %s [--jsonl] IMAGE…", name)
 	}
 	eng, err := ef.open()
 	if err != nil {
@@ -115,14 +117,8 @@ func runDetect(ctx context.Context, args []string) error {
 	defer eng.Close()
 	failed := false
 	for _, p := range fs.Args() {
-		res := detectResult{Path: p, Faces: []face.Face{}}
-		img, err := loadImage(p, ef.limits())
-		if err == nil {
-			res.Faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
-		}
-		if err != nil {
-			res.Error, res.Message, failed = errPtr(err), err.Error(), true
-		}
+		res, err := one(eng, &ef, p)
+		failed = failed || err != nil
 		if err := emit(res, ef.jsonl); err != nil {
 			return err
 		}
@@ -131,6 +127,20 @@ func runDetect(ctx context.Context, args []string) error {
 		return exitError{2}
 	}
 	return nil
+}
+
+func runDetect(ctx context.Context, args []string) error {
+	return perImage(ctx, "detect", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
+		res := detectResult{Path: p, Faces: []face.Face{}}
+		img, err := loadImage(p, ef.limits())
+		if err == nil {
+			res.Faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
+		}
+		if err != nil {
+			res.Error, res.Message = errPtr(err), err.Error()
+		}
+		return res, err
+	})
 }
 
 type embedResult struct {
@@ -143,35 +153,15 @@ type embedResult struct {
 }
 
 func runEmbed(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
-	var ef engineFlags
-	ef.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return errors.New("usage: visage embed [--jsonl] IMAGE…")
-	}
-	eng, err := ef.open()
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	failed := false
-	for _, p := range fs.Args() {
+	return perImage(ctx, "embed", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
 		res := embedResult{Path: p, Model: eng.EmbeddingModel()}
+		var err error
 		res.Faces, res.Embedding, err = embedLargest(ctx, eng, p, ef.limits())
 		if err != nil {
-			res.Error, res.Message, failed = errPtr(err), err.Error(), true
+			res.Error, res.Message = errPtr(err), err.Error()
 		}
-		if err := emit(res, ef.jsonl); err != nil {
-			return err
-		}
-	}
-	if failed {
-		return exitError{2}
-	}
-	return nil
+		return res, err
+	})
 }
 
 // embedLargest counts the faces in an image and embeds the largest.

@@ -2,7 +2,6 @@ package faceauth
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math"
@@ -148,11 +147,7 @@ func templateAD(integrationID, faceRef, templateID, model string) []byte {
 }
 
 func (s *Service) sealTemplate(t *store.Template, vec []float32) error {
-	buf := make([]byte, 4*len(vec))
-	for i, v := range vec {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	sealed, err := s.kr.Seal(buf, templateAD(t.IntegrationID, t.FaceRef, t.ID, t.ModelID))
+	sealed, err := s.kr.Seal(vecBytes(vec), templateAD(t.IntegrationID, t.FaceRef, t.ID, t.ModelID))
 	if err != nil {
 		return fmt.Errorf("seal template: %w", err)
 	}
@@ -170,11 +165,7 @@ func (s *Service) openTemplate(integrationID, faceRef, id, model string, sealed 
 	if len(buf)%4 != 0 {
 		return nil, fmt.Errorf("%w: template %s has %d bytes", ErrTemplateIntegrity, id, len(buf))
 	}
-	vec := make([]float32, len(buf)/4)
-	for i := range vec {
-		vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-	}
-	return &face.Embedding{Model: model, Vector: vec}, nil
+	return &face.Embedding{Model: model, Vector: bytesVec(buf)}, nil
 }
 
 // loadIndex feeds the search registry: every enabled face's templates of

@@ -178,23 +178,37 @@ func (h *Handler) faceOf(integrationID, publicURL string, v *faceauth.FaceView) 
 	return out
 }
 
-func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
+// userRequest parses a request naming an integration and a user
+// (uniqueIdentifier), optionally with exactly one image, and answers the
+// vendor's 400/401 itself when something is missing or foreign.
+func (h *Handler) userRequest(w http.ResponseWriter, r *http.Request, p *tenancy.Principal, image bool) (*form, faceauth.Tenant, string, bool) {
 	f, err := h.parse(r)
 	if err != nil {
 		fail(w, 400, err.Error())
-		return
+		return nil, faceauth.Tenant{}, "", false
 	}
 	t, msg := tenant(f, p)
 	if msg == "unauthorized" {
 		writeJSON(w, 401, nestError{StatusCode: 401, Message: "Unauthorized"})
-		return
+		return nil, t, "", false
 	}
 	uid := f.fields["uniqueIdentifier"]
 	if msg == "" && uid == "" {
 		msg = "uniqueIdentifier is required"
 	}
+	if msg == "" && image && len(f.files["image"]) != 1 {
+		msg = "one image is required"
+	}
 	if msg != "" {
 		fail(w, 400, msg)
+		return nil, t, "", false
+	}
+	return f, t, uid, true
+}
+
+func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
+	_, t, uid, ok := h.userRequest(w, r, p, false)
+	if !ok {
 		return
 	}
 	start, err := h.faces.Start2FA(r.Context(), t, uid, 0)
@@ -254,25 +268,8 @@ func (h *Handler) storeImages(w http.ResponseWriter, r *http.Request, p *tenancy
 }
 
 func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
-	f, err := h.parse(r)
-	if err != nil {
-		fail(w, 400, err.Error())
-		return
-	}
-	t, msg := tenant(f, p)
-	if msg == "unauthorized" {
-		writeJSON(w, 401, nestError{StatusCode: 401, Message: "Unauthorized"})
-		return
-	}
-	uid := f.fields["uniqueIdentifier"]
-	if msg == "" && uid == "" {
-		msg = "uniqueIdentifier is required"
-	}
-	if msg == "" && len(f.files["image"]) != 1 {
-		msg = "one image is required"
-	}
-	if msg != "" {
-		fail(w, 400, msg)
+	f, t, uid, ok := h.userRequest(w, r, p, true)
+	if !ok {
 		return
 	}
 	v, err := h.faces.Verify(r.Context(), t, uid, faceauth.Image{Data: f.files["image"][0], Name: "image"})

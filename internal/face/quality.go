@@ -21,30 +21,22 @@ type QualityPolicy struct {
 // every fixture photo a person would accept passes, and the limits sit
 // where recognition accuracy measurably drops.
 func (q QualityPolicy) withDefaults() QualityPolicy {
-	def := QualityPolicy{MinFacePx: 64, MinSharpness: 0.45, MinBrightness: 40, MaxBrightness: 220,
-		MaxClipped: 0.35, MaxYaw: 45, MaxPitch: 35}
-	if q.MinFacePx == 0 {
-		q.MinFacePx = def.MinFacePx
+	return QualityPolicy{
+		MinFacePx:     orDefault(q.MinFacePx, 64),
+		MinSharpness:  orDefault(q.MinSharpness, 0.45),
+		MinBrightness: orDefault(q.MinBrightness, 40),
+		MaxBrightness: orDefault(q.MaxBrightness, 220),
+		MaxClipped:    orDefault(q.MaxClipped, 0.35),
+		MaxYaw:        orDefault(q.MaxYaw, 45),
+		MaxPitch:      orDefault(q.MaxPitch, 35),
 	}
-	if q.MinSharpness == 0 {
-		q.MinSharpness = def.MinSharpness
+}
+
+func orDefault[T int | float64](v, def T) T {
+	if v == 0 {
+		return def
 	}
-	if q.MinBrightness == 0 {
-		q.MinBrightness = def.MinBrightness
-	}
-	if q.MaxBrightness == 0 {
-		q.MaxBrightness = def.MaxBrightness
-	}
-	if q.MaxClipped == 0 {
-		q.MaxClipped = def.MaxClipped
-	}
-	if q.MaxYaw == 0 {
-		q.MaxYaw = def.MaxYaw
-	}
-	if q.MaxPitch == 0 {
-		q.MaxPitch = def.MaxPitch
-	}
-	return q
+	return v
 }
 
 // Reasons a face can be unusable (stable strings; the API exposes them).

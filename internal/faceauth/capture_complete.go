@@ -11,12 +11,17 @@ import (
 	"github.com/visagehq/visage/internal/store"
 )
 
-// completion is what a finished session enrolled, for the search index.
+// completion is what a finished session enrolled, for the search index,
+// and the captures of sessions it superseded, to delete after commit.
 type completion struct {
-	faceID string
-	tpls   []store.Template
-	vecs   [][]float32
+	faceID     string
+	tpls       []store.Template
+	vecs       [][]float32
+	superseded []string
 }
+
+// errRegistered: the face got its images from another session first.
+var errRegistered = errors.New("face already registered")
 
 // complete turns a session's captures into the face's images and sealed
 // templates, enables the face and queues the images_stored event, all in
@@ -26,6 +31,18 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 	f, err := tx.GetFace(ctx, in.ID, l.sess.FaceRef)
 	if err != nil {
 		return nil, err
+	}
+	// Writing the face row locks it until commit, so two sessions (or a
+	// session and store-images) completing for one face serialise, and the
+	// second then sees the first's images (PostgreSQL READ COMMITTED reads
+	// the latest committed rows per statement; SQLite runs one writer).
+	if err := tx.UpdateFace(ctx, f); err != nil {
+		return nil, err
+	}
+	if have, err := tx.ListFaceImages(ctx, in.ID, f.ID); err != nil {
+		return nil, err
+	} else if len(have) > 0 {
+		return nil, errRegistered
 	}
 	comp := &completion{faceID: f.FaceID}
 	images := make([]map[string]any, 0, len(l.order))
@@ -59,6 +76,9 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 		return nil, err
 	}
 	l.sess.Status = CaptureCompleted
+	if comp.superseded, err = s.supersede(ctx, tx, l.sess); err != nil {
+		return nil, err
+	}
 	if s.events != nil {
 		payload := map[string]any{
 			"result":    map[string]any{"_id": f.ID, "integrationId": in.ID, "faceId": f.FaceID, "images": images, "enabled": true},
@@ -71,6 +91,30 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 	}
 	s.log.InfoContext(ctx, "face 2FA registered", "integration", in.ID, "face", f.ID, "templates", len(comp.tpls))
 	return comp, nil
+}
+
+// supersede fails the face's other open sessions (old links must not be
+// able to register another face later) and returns their captures.
+func (s *Service) supersede(ctx context.Context, tx store.Tx, done *store.CaptureSession) ([]string, error) {
+	others, err := tx.ListCaptureSessions(ctx, done.IntegrationID, done.FaceRef)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for i := range others {
+		o := &others[i]
+		if o.ID == done.ID || o.Status != CaptureInProgress {
+			continue
+		}
+		if l, err := decodeSession(o); err == nil {
+			keys = append(keys, l.blobKeys()...)
+		}
+		o.Status, o.Reason = CaptureFailed, "superseded"
+		if err := tx.UpdateCaptureSession(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 // templateCaptures picks the frontal captures, or the least turned one.
@@ -188,6 +232,9 @@ func (s *Service) feedChallenge(ctx context.Context, t Tenant, in *store.Integra
 			return nil
 		}
 		if res.Status == CaptureFailed {
+			if res.Reason == "already_registered" {
+				return fmt.Errorf("%w: registered by another session meanwhile", ErrAlreadyEnrolled)
+			}
 			return &ChallengeError{Challenge: c, Feedback: res.Reason}
 		}
 		last = res.Feedback

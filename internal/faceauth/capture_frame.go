@@ -3,6 +3,7 @@ package faceauth
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -145,11 +146,16 @@ func (s *Service) step(ctx context.Context, tx store.Tx, t Tenant, in *store.Int
 	}
 	if res.Met && l.current() == len(l.order) {
 		comp, err := s.complete(ctx, tx, in, l)
-		if err != nil {
+		switch {
+		case errors.Is(err, errRegistered):
+			fail("already_registered")
+		case err != nil:
 			return err
+		default:
+			out.completed = comp
+			out.dropBlobs = append(out.dropBlobs, comp.superseded...)
+			res.Feedback = FeedbackCompleted
 		}
-		out.completed = comp
-		res.Feedback = FeedbackCompleted
 	}
 	res.Message = feedbackText[res.Feedback]
 	return nil

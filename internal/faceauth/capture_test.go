@@ -168,6 +168,51 @@ func TestHostedCaptureCompletes(t *testing.T) {
 	}
 }
 
+// Once a face is registered, its other open links are dead: a leftover
+// link must not let someone add their own face to the account.
+func TestLeftoverLinkCannotRegisterAgain(t *testing.T) {
+	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
+	ctx := context.Background()
+	first, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", 0)
+	second, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", 0)
+	if first.Token == second.Token {
+		t.Fatal("two links share a token")
+	}
+	st2, _ := fx.svc.State(ctx, second.Token)
+	// The attacker makes progress on the second link first.
+	penny := map[Challenge][]byte{
+		ChallengeSmile: frame(t, false, "faces", "bbt", "penny", "penny5.png"),
+		ChallengeRight: frame(t, false, "faces", "bbt", "penny", "penny3.png"),
+		ChallengeLeft:  frame(t, true, "faces", "bbt", "penny", "penny3.png"),
+	}
+	c0 := st2.Steps[0].Challenge
+	if res, err := fx.svc.Frame(ctx, second.Token, c0, st2.Nonce, penny[c0]); err != nil || !res.Met {
+		t.Fatalf("penny %s: %+v %v", c0, res, err)
+	}
+	// The owner completes the first link.
+	st1, _ := fx.svc.State(ctx, first.Token)
+	amy := framesFor(t)
+	for _, step := range st1.Steps {
+		if res, err := fx.svc.Frame(ctx, first.Token, step.Challenge, st1.Nonce, amy[step.Challenge]); err != nil || !res.Met {
+			t.Fatalf("amy %s: %+v %v", step.Challenge, res, err)
+		}
+	}
+	st2, _ = fx.svc.State(ctx, second.Token)
+	if st2.Status != CaptureFailed || st2.Reason != "superseded" {
+		t.Fatalf("leftover link after registration: %+v", st2)
+	}
+	c1 := st2.Steps[1].Challenge
+	if res, err := fx.svc.Frame(ctx, second.Token, c1, st2.Nonce, penny[c1]); err != nil || res.Met || res.Status != CaptureFailed {
+		t.Fatalf("frame on a superseded link: %+v %v", res, err)
+	}
+	if v, _ := fx.svc.Verify(ctx, fx.tenant, "victim", Image{Data: penny[ChallengeSmile]}); v.Match {
+		t.Fatal("penny verifies as the victim")
+	}
+	if v, _ := fx.svc.GetFace(ctx, fx.tenant.ID, "victim"); len(v.Images) != 3 {
+		t.Fatalf("victim has %d images", len(v.Images))
+	}
+}
+
 func TestCaptureRefusesSpoofsAndOtherPeople(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()

@@ -3,9 +3,9 @@ package faceauth
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"time"

@@ -125,6 +125,8 @@ func codeOf(err error) Code {
 		{tenancy.ErrUnauthorized, CodeUnauthorized},
 		{store.ErrNotFound, CodeNotFound},
 		{context.DeadlineExceeded, CodeBusy},
+		{face.ErrClosed, CodeUnavailable},
+		{context.Canceled, CodeUnavailable}, // client gone, or the server shutting down
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {
@@ -155,7 +157,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == 0 {
 		status = 500
 	}
-	if status >= 500 {
+	switch {
+	case status == 503: // overload and shutdown are expected, not faults
+		slog.WarnContext(r.Context(), "request refused", "code", e.Code, "err", err)
+	case status >= 500:
 		slog.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", err)
 	}
 	if e.Code == CodeUnauthorized {

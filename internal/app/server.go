@@ -62,11 +62,16 @@ type Server struct {
 	// Webhooks configures and reports webhooks; hooks sends them.
 	Webhooks *webhook.Service
 	hooks    *webhook.Worker
+	// base is every request's parent context; cancelled when draining
+	// takes too long, so requests queued for the engine give up.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // NewServer opens every part; Close releases them in reverse order.
 func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{cfg: c, log: log}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	slog.SetDefault(log)
 	defer func() {
 		if err != nil {
@@ -109,7 +114,8 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 		Collectors: []prometheus.Collector{stages}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return s.base }}
 	return s, nil
 }
 
@@ -154,7 +160,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.http.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Draining took too long: cancel what is still queued, give it a
+		// moment to answer 503, then let Close stop the engine (which waits
+		// for inferences in flight).
+		s.log.Warn("drain timed out: cancelling remaining requests", "err", err)
+		s.cancelBase()
+		fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer fcancel()
+		_ = s.http.Shutdown(fctx)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -172,6 +185,7 @@ func (s *Server) hint(ctx context.Context) {
 
 // Close stops the engine and the store.
 func (s *Server) Close() {
+	s.cancelBase()
 	if s.eng != nil {
 		if err := s.eng.Close(); err != nil {
 			s.log.Error("close engine", "err", err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/visagehq/visage/internal/eval"
 	"github.com/visagehq/visage/internal/imageio"
@@ -348,5 +349,43 @@ func TestContextCancelled(t *testing.T) {
 	img := loadFixture(t, "faces", "bbt", "amy", "amy1.png")
 	if _, err := testEngine(t).Analyze(ctx, img, All); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// Closing an engine while requests run must neither crash nor corrupt:
+// runs in flight finish, later ones fail with ErrClosed.
+func TestCloseUnderLoad(t *testing.T) {
+	e, err := New(Config{ModelsDir: testenv.ModelsDir(t), Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := loadFixture(t, "faces", "bbt", "amy", "amy2.png")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 8; j++ {
+				if _, err := e.Analyze(context.Background(), img, All); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("after close: %v, want ErrClosed", err)
+		}
+	}
+	if _, err := e.Analyze(context.Background(), img, All); !errors.Is(err, ErrClosed) {
+		t.Fatalf("analyze after close: %v", err)
 	}
 }

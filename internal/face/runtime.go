@@ -38,6 +38,11 @@ func initRuntime(lib string) error {
 type session struct {
 	model *models.Model
 	s     *ort.DynamicAdvancedSession
+	// mu makes close wait for runs in flight and refuse later ones:
+	// destroying a session under a running inference crashes the process
+	// inside ONNX Runtime (seen on shutdown under load).
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newSession(dir string, m *models.Model, threads int) (*session, error) {
@@ -78,6 +83,11 @@ func configure(o *ort.SessionOptions, threads int) error {
 // run feeds one input tensor of the model's shape and returns each output
 // flattened, in the manifest's output order.
 func (s *session) run(input []float32) ([][]float32, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("%s: %w", s.model.ID, ErrClosed)
+	}
 	in, err := ort.NewTensor(ort.NewShape(s.model.Shape...), input)
 	if err != nil {
 		return nil, fmt.Errorf("%s: input tensor: %w", s.model.ID, err)
@@ -112,5 +122,11 @@ func (s *session) close() error {
 	if s == nil {
 		return nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	return s.s.Destroy()
 }

@@ -15,6 +15,7 @@ var (
 	ErrMultipleFaces = errors.New("more than one face found")
 	ErrUnavailable   = errors.New("model not configured")
 	ErrModelMismatch = errors.New("embeddings from different models cannot be compared")
+	ErrClosed        = errors.New("face engine closed")
 )
 
 // Point is an image coordinate in pixels; it marshals as [x, y].

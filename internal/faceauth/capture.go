@@ -313,11 +313,9 @@ func (s *Service) observe(ctx context.Context, data []byte) (*observation, error
 		o.feedback = FeedbackMultipleFaces
 		return o, nil
 	}
-	got, err := s.eng.AnalyzeDetections(ctx, img, []face.Detection{f.Detection}, face.Options{Embed: true})
-	if err != nil {
+	if err := s.embed(ctx, img, &f); err != nil {
 		return nil, err
 	}
-	f.Embedding = got[0].Embedding
 	o.face = &f
 	return o, nil
 }

@@ -82,20 +82,40 @@ func (s *Service) Engine() *face.Engine { return s.eng }
 // QueueDepth is how many engine jobs are running now.
 func (s *Service) QueueDepth() int { return len(s.slots) }
 
+// withSlot runs fn holding one of the engine's worker slots.
+func (s *Service) withSlot(ctx context.Context, fn func() error) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
+	}
+	defer func() { <-s.slots }()
+	return fn()
+}
+
 // analyze decodes an image and runs the engine under the worker bound.
 func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*imageio.Image, []face.Face, error) {
 	img, _, err := imageio.Decode(data, s.limits)
 	if err != nil {
 		return nil, nil, err
 	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
-	}
-	defer func() { <-s.slots }()
-	faces, err := s.eng.Analyze(ctx, img, opt)
+	var faces []face.Face
+	err = s.withSlot(ctx, func() (err error) {
+		faces, err = s.eng.Analyze(ctx, img, opt)
+		return err
+	})
 	return img, faces, err
+}
+
+// embed adds the embedding to an analysed face, under the worker bound.
+func (s *Service) embed(ctx context.Context, img *imageio.Image, f *face.Face) error {
+	return s.withSlot(ctx, func() error {
+		got, err := s.eng.AnalyzeDetections(ctx, img, []face.Detection{f.Detection}, face.Options{Embed: true})
+		if err == nil {
+			f.Embedding = got[0].Embedding
+		}
+		return err
+	})
 }
 
 // probe is one analysed image with exactly one face.
@@ -115,11 +135,9 @@ func (s *Service) oneFace(ctx context.Context, data []byte, attributes bool) (*p
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.eng.AnalyzeDetections(ctx, img, []face.Detection{f.Detection}, face.Options{Embed: true})
-	if err != nil {
+	if err := s.embed(ctx, img, &f); err != nil {
 		return nil, err
 	}
-	f.Embedding = got[0].Embedding
 	return &probe{img: img, face: f}, nil
 }
 

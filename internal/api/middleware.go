@@ -93,7 +93,7 @@ func (s *Server) observe(route string, h http.Handler) http.Handler {
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.Log(ctx, level, "request", "method", r.Method, "route", route, "path", r.URL.Path,
+			log.Log(ctx, level, "request", "method", r.Method, "route", route, "path", redactPath(r.URL.Path),
 				"status", status, "bytes", sw.bytes, "ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 		}()
 		h.ServeHTTP(sw, r)
@@ -111,4 +111,13 @@ func (s *Server) limitBody(h http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// capToken matches capture-session tokens, which are credentials: whoever
+// holds one can complete that face's registration.
+var capToken = regexp.MustCompile(`cap_[0-9a-f]{8}[0-9a-f]*`)
+
+// redactPath keeps a token's first characters, enough to correlate logs.
+func redactPath(p string) string {
+	return capToken.ReplaceAllStringFunc(p, func(t string) string { return t[:12] + "…" })
 }

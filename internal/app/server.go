@@ -148,6 +148,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); s.hooks.Run(hctx) }()
 	defer func() { stopHooks(); <-hooksDone }()
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); s.sweep(hctx) }()
+	defer func() { stopHooks(); <-sweepDone }()
 	s.log.Info("visage listening", "addr", "http://"+s.Addr(), "database", RedactURL(DatabaseURL(s.cfg)),
 		"model", s.eng.EmbeddingModel(), "data_dir", s.cfg.DataDir)
 	s.hint(ctx)
@@ -173,6 +176,25 @@ func (s *Server) Serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// sweep closes expired capture sessions and deletes their frames, once a
+// minute, until ctx ends. Every node may run it: closing takes a row lock.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.Faces.SweepCaptures(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("sweep capture sessions", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired capture sessions closed", "sessions", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // hint tells a first-time operator how to get an API key.

@@ -245,25 +245,68 @@ func (s *Service) feedChallenge(ctx context.Context, t Tenant, in *store.Integra
 // abandon fails an API-driven session whose images were refused, removing
 // the captures it kept.
 func (s *Service) abandon(ctx context.Context, token string) {
-	err := s.st.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+	if err := s.closeSession(ctx, token, CaptureFailed, "images_refused"); err != nil {
+		s.log.ErrorContext(ctx, "abandon capture session", "session", token[:min(len(token), 12)]+"…", "err", err)
+	}
+}
+
+// closeSession ends an in-progress session with status and reason and
+// deletes the frames it kept. It runs to the end even if the request that
+// asked for it is gone: a half-closed session would keep selfies forever.
+func (s *Service) closeSession(ctx context.Context, token, status, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	var keys []string
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		sess, err := tx.GetCaptureSessionForUpdate(ctx, token)
-		if err != nil {
+		if err != nil || sess.Status != CaptureInProgress {
 			return err
 		}
 		l, err := decodeSession(sess)
 		if err != nil {
 			return err
 		}
-		if sess.Status != CaptureInProgress {
-			return nil
-		}
-		for _, k := range l.blobKeys() {
-			s.dropBlob(ctx, k)
-		}
-		sess.Status, sess.Reason = CaptureFailed, "images_refused"
+		keys = l.blobKeys()
+		sess.Status, sess.Reason = status, reason
 		return tx.UpdateCaptureSession(ctx, sess)
 	})
 	if err != nil {
-		s.log.ErrorContext(ctx, "abandon capture session", "session", token, "err", err)
+		return err
 	}
+	for _, k := range keys {
+		s.dropBlob(ctx, k)
+	}
+	return nil
+}
+
+// SweepCaptures expires sessions past their lifetime and deletes the
+// frames they kept; the server runs it periodically. It returns how many
+// sessions it closed.
+func (s *Service) SweepCaptures(ctx context.Context, now time.Time) (int, error) {
+	expired, err := s.st.ListExpiredCaptureSessions(ctx, now, 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sess := range expired {
+		if err := s.closeSession(ctx, sess.ID, CaptureExpired, FeedbackExpired); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// captureBlobs lists the frames kept by a face's sessions (for erasure).
+func (s *Service) captureBlobs(ctx context.Context, integrationID, faceRef string) ([]string, error) {
+	sessions, err := s.st.ListCaptureSessions(ctx, integrationID, faceRef)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for i := range sessions {
+		if l, err := decodeSession(&sessions[i]); err == nil {
+			keys = append(keys, l.blobKeys()...)
+		}
+	}
+	return keys, nil
 }

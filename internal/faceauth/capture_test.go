@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/crypto"
@@ -342,5 +343,54 @@ func TestStoreImagesAPI(t *testing.T) {
 	v, err := fx.svc.StoreImages(ctx, fx.tenant, start.Face.ID, imgs)
 	if err != nil || len(v.Images) != 3 || !v.Enabled {
 		t.Fatalf("store images: %+v %v", v, err)
+	}
+}
+
+// Frames kept by an unfinished session are erased with the face, and an
+// expired session's frames are swept.
+func TestUnfinishedCapturesAreErased(t *testing.T) {
+	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
+	ctx := context.Background()
+	frames := framesFor(t)
+	keep := func(faceID string) (string, string) {
+		start, err := fx.svc.Start2FA(ctx, fx.tenant, faceID, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := fx.svc.State(ctx, start.Token)
+		c := st.Steps[0].Challenge
+		if res, err := fx.svc.Frame(ctx, start.Token, c, st.Nonce, frames[c]); err != nil || !res.Met {
+			t.Fatalf("%s: %+v %v", c, res, err)
+		}
+		l, _ := fx.svc.loadSession(ctx, start.Token)
+		return start.Token, l.prog.Steps[c].BlobKey
+	}
+	exists := func(key string) bool {
+		ok, err := fx.svc.blobs.Exists(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	_, key := keep("leaver")
+	if !exists(key) {
+		t.Fatal("kept frame not stored")
+	}
+	if err := fx.svc.DeleteFace(ctx, fx.tenant.ID, "leaver"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(key) {
+		t.Fatal("deleting the face left its capture frame behind")
+	}
+	token, key := keep("slowpoke")
+	n, err := fx.svc.SweepCaptures(ctx, time.Now().Add(2*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if exists(key) {
+		t.Fatal("sweeping left the expired session's frame behind")
+	}
+	if st, _ := fx.svc.State(ctx, token); st.Status != CaptureExpired {
+		t.Fatalf("swept session status %s", st.Status)
 	}
 }

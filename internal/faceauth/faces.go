@@ -128,6 +128,12 @@ func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) 
 	if err != nil {
 		return err
 	}
+	// Frames kept by unfinished capture sessions are erased too; completed
+	// sessions' frames are the face's images and come back below anyway.
+	sessionKeys, err := s.captureBlobs(ctx, integrationID, f.ID)
+	if err != nil {
+		return err
+	}
 	keys, err := s.st.DeleteFace(ctx, integrationID, f.ID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -136,7 +142,7 @@ func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) 
 		return err
 	}
 	s.indexRemove(integrationID, faceID)
-	for _, k := range keys {
+	for _, k := range dedupe(append(keys, sessionKeys...)) {
 		// The rows are gone, so the blob is unreachable either way; a
 		// failure here is logged for the operator's sweep.
 		if err := s.blobs.Delete(context.WithoutCancel(ctx), k); err != nil {
@@ -171,4 +177,16 @@ func (s *Service) ImageData(ctx context.Context, integrationID, faceID, imageID 
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	return data, info.ContentType, err
+}
+
+func dedupe(keys []string) []string {
+	seen := map[string]bool{}
+	out := keys[:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }

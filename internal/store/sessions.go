@@ -40,6 +40,9 @@ type CaptureSessions interface {
 	UpdateCaptureSession(ctx context.Context, s *CaptureSession) error
 	// ListCaptureSessions returns a face's sessions, newest first.
 	ListCaptureSessions(ctx context.Context, integrationID, faceRef string) ([]CaptureSession, error)
+	// ListExpiredCaptureSessions returns up to limit in-progress sessions
+	// of any integration that expired before now (for the sweeper).
+	ListExpiredCaptureSessions(ctx context.Context, now time.Time, limit int) ([]CaptureSession, error)
 }
 
 const sessionCols = `id, integration_id, face_ref, kind, status, challenges, nonce, progress, reason, frames, created_at, updated_at, expires_at`
@@ -105,15 +108,26 @@ func (c *conn) UpdateCaptureSession(ctx context.Context, s *CaptureSession) erro
 func (c *conn) ListCaptureSessions(ctx context.Context, integrationID, faceRef string) ([]CaptureSession, error) {
 	rows, err := c.query(ctx, `SELECT `+sessionCols+` FROM capture_sessions WHERE integration_id = ? AND face_ref = ?
 		ORDER BY created_at DESC, id DESC`, integrationID, faceRef)
+	out, err := c.scanSessions(rows, err)
+	return out, wrap(err, "list capture sessions")
+}
+
+func (c *conn) ListExpiredCaptureSessions(ctx context.Context, at time.Time, limit int) ([]CaptureSession, error) {
+	rows, err := c.query(ctx, `SELECT `+sessionCols+` FROM capture_sessions WHERE status = 'in_progress' AND expires_at < ?
+		ORDER BY expires_at LIMIT ?`, c.d.ts(stamp(at)), limit)
+	out, err := c.scanSessions(rows, err)
+	return out, wrap(err, "list expired capture sessions")
+}
+
+func (c *conn) scanSessions(rows *sql.Rows, err error) ([]CaptureSession, error) {
 	if err != nil {
-		return nil, wrap(err, "list capture sessions")
+		return nil, err
 	}
-	out, err := collect(rows, func(r rowScanner) (CaptureSession, error) {
+	return collect(rows, func(r rowScanner) (CaptureSession, error) {
 		var s CaptureSession
 		var ch, pr sql.NullString
 		err := r.Scan(sessionDest(&s, &ch, &pr)...)
 		s.Challenges, s.Progress = rawJSON(ch), rawJSON(pr)
 		return s, err
 	})
-	return out, wrap(err, "list capture sessions")
 }

@@ -57,6 +57,20 @@ func testCaptureSessions(t *testing.T, s store.Store) {
 	wantErr(t, "update from other integration", s.UpdateCaptureSession(ctx(t), &foreign), store.ErrNotFound)
 	wantErr(t, "get unknown", func() error { _, err := s.GetCaptureSession(ctx(t), "cap_nope"); return err }(), store.ErrNotFound)
 
+	// The sweeper sees in-progress sessions past their expiry only.
+	old := &store.CaptureSession{IntegrationID: in.ID, FaceRef: f.ID, Kind: "2fa-enrol", Status: "in_progress",
+		Challenges: json.RawMessage(`[]`), Nonce: "n2", Progress: json.RawMessage(`{}`), ExpiresAt: time.Now().Add(-time.Minute)}
+	noErr(t, "create expired", s.CreateCaptureSession(ctx(t), old))
+	expired, err := s.ListExpiredCaptureSessions(ctx(t), time.Now(), 1000)
+	noErr(t, "list expired", err)
+	found := map[string]bool{}
+	for _, e := range expired {
+		found[e.ID] = true
+	}
+	if !found[old.ID] || found[sess.ID] {
+		t.Fatalf("expired list: has old %v, has live/completed %v", found[old.ID], found[sess.ID])
+	}
+
 	// Deleting the face deletes its sessions.
 	_, err = s.DeleteFace(ctx(t), in.ID, f.ID)
 	noErr(t, "delete face", err)

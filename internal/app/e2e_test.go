@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -320,6 +321,36 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 		if r := s.do(s.request("GET", "/v1/faces", "", nil, "")); r.Body["error"].(map[string]any)["request_id"] == "" {
 			t.Error("error without request id")
+		}
+	})
+
+	t.Run("stored-image-served-as-image", func(t *testing.T) {
+		// A client-declared text/html must not come back as HTML.
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("face_id", "typed")
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="image"; filename="x.html"`)
+		h.Set("Content-Type", "text/html")
+		pw, _ := mw.CreatePart(h)
+		data, _ := os.ReadFile(angelina("img1.jpg"))
+		pw.Write(data)
+		mw.Close()
+		r := s.do(s.request("POST", "/v1/faces", a, &buf, mw.FormDataContentType()))
+		if r.Status != 201 {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		imgID := r.Body["images"].([]any)[0].(map[string]any)["id"].(string)
+		res, err := http.DefaultClient.Do(s.request("GET", "/v1/faces/typed/images/"+imgID, a, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("image response: %d %v", res.StatusCode, res.Header)
+		}
+		if res, _ := http.DefaultClient.Do(s.request("GET", "/v1/faces/typed/images/"+imgID, b, nil, "")); res.StatusCode != 404 {
+			t.Fatalf("another tenant fetched the image: %d", res.StatusCode)
 		}
 	})
 

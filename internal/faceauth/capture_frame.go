@@ -12,6 +12,7 @@ import (
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/store"
 )
 
@@ -189,7 +190,7 @@ func (s *Service) keepCapture(ctx context.Context, l *loaded, c Challenge, st *s
 		return err
 	}
 	st.Sealed = sealed
-	if _, err := s.blobs.Put(ctx, st.BlobKey, bytes.NewReader(o.img), blob.Meta{ContentType: "image/jpeg", Size: int64(len(o.img))}); err != nil {
+	if _, err := s.blobs.Put(ctx, st.BlobKey, bytes.NewReader(o.img), blob.Meta{ContentType: imageio.MIMEType(o.img), Size: int64(len(o.img))}); err != nil {
 		return fmt.Errorf("store capture: %w", err)
 	}
 	out.newBlob = st.BlobKey

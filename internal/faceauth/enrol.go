@@ -11,6 +11,7 @@ import (
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/search"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -184,7 +185,7 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 		rows[i] = store.FaceImage{ID: store.NewID("img_"), FaceRef: f.ID, IntegrationID: t.ID,
 			Challenge: challenge(im.Challenge), Width: probes[i].img.W, Height: probes[i].img.H}
 		rows[i].BlobKey = t.ID + "/faces/" + f.ID + "/" + rows[i].ID
-		if _, err := s.blobs.Put(ctx, rows[i].BlobKey, bytes.NewReader(im.Data), blob.Meta{ContentType: im.ContentType, Size: int64(len(im.Data))}); err != nil {
+		if _, err := s.blobs.Put(ctx, rows[i].BlobKey, bytes.NewReader(im.Data), blob.Meta{ContentType: imageio.MIMEType(im.Data), Size: int64(len(im.Data))}); err != nil {
 			cleanup()
 			return fmt.Errorf("store image: %w", err)
 		}

@@ -120,3 +120,15 @@ func orientation(data []byte, format string) int {
 	}
 	return v
 }
+
+// MIMEType names the format of encoded image bytes from their header
+// ("image/jpeg", "image/png", "image/webp", "image/gif"), or
+// "application/octet-stream". Stored images are served with this type,
+// never with one a client declared.
+func MIMEType(data []byte) string {
+	_, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "application/octet-stream"
+	}
+	return "image/" + format
+}

@@ -394,3 +394,16 @@ func TestUnfinishedCapturesAreErased(t *testing.T) {
 		t.Fatalf("swept session status %s", st.Status)
 	}
 }
+
+func TestValidateFaceID(t *testing.T) {
+	for _, bad := range []string{"", "x\xffy", "tab\there", string(make([]byte, 129))} {
+		if err := ValidateFaceID(bad); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, good := range []string{"user-42", "émilie@example.com", "a/b", "用户"} {
+		if err := ValidateFaceID(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/face"
@@ -66,6 +67,9 @@ type ImageView struct {
 func ValidateFaceID(id string) error {
 	if id == "" || len(id) > 128 {
 		return fmt.Errorf("%w: face_id must be 1–128 characters", ErrInvalidInput)
+	}
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("%w: face_id is not valid UTF-8", ErrInvalidInput)
 	}
 	for _, r := range id {
 		if !unicode.IsPrint(r) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/search"
@@ -165,6 +167,9 @@ func (s *Service) ImageData(ctx context.Context, integrationID, faceID, imageID 
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
 		return nil, "", err
+	}
+	if !strings.HasPrefix(imageID, "img_") || len(imageID) > 64 || !utf8.ValidString(imageID) {
+		return nil, "", fmt.Errorf("%w: image %q", store.ErrNotFound, imageID)
 	}
 	img, err := s.st.GetFaceImage(ctx, integrationID, imageID)
 	if err != nil || img.FaceRef != f.ID {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/visagehq/visage/internal/store"
 )
@@ -33,7 +34,9 @@ var dummyHash = hashSecret("visage: no such API key")
 // secret fail alike (ReasonInvalid); a revoked key fails with ReasonRevoked
 // only after its secret has been verified.
 func (s *Service) AuthenticateKey(ctx context.Context, keyID, secret string) (*Principal, error) {
-	if keyID == "" || secret == "" || len(keyID) > maxKeyIDLen || len(secret) > maxSecretLen {
+	// Invalid UTF-8 would reach PostgreSQL as a text parameter and fail
+	// there as a server error; it is simply a malformed credential.
+	if keyID == "" || secret == "" || len(keyID) > maxKeyIDLen || len(secret) > maxSecretLen || !utf8.ValidString(keyID) {
 		return nil, unauthorized(ReasonMalformed)
 	}
 	k, err := s.st.GetAPIKey(ctx, keyID)

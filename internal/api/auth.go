@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 		if p, err := s.authenticate(r); err == nil {
 			key = p.KeyID
 			r = r.WithContext(logctx.With(context.WithValue(r.Context(), keyPrincipal, p), "integration", p.Integration.ID))
-		} else if host, _, ok := strings.Cut(r.RemoteAddr, ":"); ok {
+		} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			key = host
 		}
 		if wait, ok := s.limiter.allow(key); !ok {

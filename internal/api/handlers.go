@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/v1/faces/"+v.FaceID)
+	w.Header().Set("Location", "/v1/faces/"+url.PathEscape(v.FaceID))
 	writeJSON(w, 201, v)
 }
 
@@ -141,8 +142,8 @@ func (s *Server) patchFace(w http.ResponseWriter, r *http.Request) {
 }
 
 func bodyErrorOr(err error, fallback *Error) error {
-	if be := bodyError(err); be != err {
-		return be
+	if tooLarge(err) {
+		return bodyError(err)
 	}
 	return fallback
 }

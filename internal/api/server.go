@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,10 +98,9 @@ func (s *Server) routes() {
 		s.mux.Handle(pattern, s.observe(pattern, s.limitBody(s.limited(h))))
 	}
 
-	// Anything else under /v1 gets the JSON error envelope, not a text 404.
-	open("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, apiErr(CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
-	})
+	// Anything else under /v1 gets the JSON error envelope, not a text 404:
+	// 405 with Allow when the path exists under other methods.
+	open("/v1/", s.noRoute)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -115,4 +115,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]string{"status": "ready", "model": s.faces.Engine().EmbeddingModel()})
+}
+
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, r, apiErr(CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, r, apiErr(CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 }

@@ -65,13 +65,24 @@ func (s *Server) parseUpload(r *http.Request, imageFields ...string) (*upload, e
 	return u, nil
 }
 
-// bodyError turns a body-size overrun into 413 wherever it surfaced.
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// bodyError turns a body-size overrun into 413 and any other failure to
+// read the body (truncated upload, client gone) into 400, wherever it
+// surfaced; errors already classified pass through.
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ae *Error
+	switch {
+	case errors.As(err, &mbe):
 		return apiErr(CodePayloadTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", mbe.Limit))
+	case errors.As(err, &ae):
+		return err
 	}
-	return err
+	return &Error{Code: CodeBadRequest, Message: "could not read the request body: " + err.Error(), err: err}
 }
 
 func (s *Server) readImage(r io.Reader) ([]byte, error) {
@@ -105,7 +116,7 @@ func (s *Server) parseMultipart(r *http.Request, u *upload, imageFields []string
 			return nil
 		}
 		if err != nil {
-			if bodyError(err) != err {
+			if tooLarge(err) {
 				return err
 			}
 			return apiErr(CodeBadRequest, "malformed multipart body: "+err.Error())

@@ -316,6 +316,10 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		if r := s.do(s.request("POST", "/v1/detect", a, bytes.NewReader(big[:25<<20]), "image/jpeg")); r.Status != 413 || r.code() != "image_too_large" {
 			t.Errorf("25 MB image: %d %v", r.Status, r.Body)
 		}
+		truncMP := "--XYZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n\xff\xd8\xff"
+		if r := s.do(s.request("POST", "/v1/detect", a, strings.NewReader(truncMP), "multipart/form-data; boundary=XYZ")); r.Status != 400 {
+			t.Errorf("multipart without closing boundary: %d %v", r.Status, r.Body)
+		}
 		if r := s.do(s.request("GET", "/v1/faces/x%FFy", a, nil, "")); r.Status != 400 {
 			t.Errorf("invalid UTF-8 face id: %d %v", r.Status, r.Body)
 		}
@@ -324,6 +328,9 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 		if r := s.do(s.request("GET", "/v1/faces?api_key=key_%FF.abc", "", nil, "")); r.Status != 401 {
 			t.Errorf("invalid UTF-8 api_key: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("PUT", "/v1/faces", a, nil, "")); r.Status != 405 || r.code() != "method_not_allowed" || r.Header.Get("Allow") != "GET, POST" {
+			t.Errorf("wrong method: %d %v %v", r.Status, r.Body, r.Header.Get("Allow"))
 		}
 		if r := s.do(s.request("GET", "/v1/nope", a, nil, "")); r.Status != 404 || r.code() != "not_found" {
 			t.Errorf("unknown route: %d %v", r.Status, r.Body)

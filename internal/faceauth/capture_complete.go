@@ -54,7 +54,7 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 			return nil, err
 		}
 		images = append(images, map[string]any{"_id": img.ID, "type": string(c),
-			"url": fmt.Sprintf("%s/v1/faces/%s/images/%s", s.publicURL, f.FaceID, img.ID)})
+			"url": s.ImageURL(f.FaceID, img.ID)})
 	}
 	for _, c := range s.templateCaptures(l) {
 		emb, err := s.captured(l, c)

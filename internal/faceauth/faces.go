@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -194,4 +195,9 @@ func dedupe(keys []string) []string {
 		}
 	}
 	return out
+}
+
+// ImageURL is where the integration fetches a stored image (authenticated).
+func (s *Service) ImageURL(faceID, imageID string) string {
+	return s.publicURL + "/v1/faces/" + url.PathEscape(faceID) + "/images/" + imageID
 }

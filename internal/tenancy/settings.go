@@ -63,7 +63,8 @@ func (s Settings) apply(in *store.Integration) error {
 		in.CallbackURLTemplate = *s.CallbackURLTemplate
 	}
 	if s.Theme != nil {
-		if len(*s.Theme) > maxThemeBytes || !json.Valid(*s.Theme) {
+		var obj map[string]any
+		if len(*s.Theme) > maxThemeBytes || json.Unmarshal(*s.Theme, &obj) != nil || obj == nil {
 			return fmt.Errorf("%w: theme must be a JSON object under %d bytes", store.ErrInvalid, maxThemeBytes)
 		}
 		in.Theme = *s.Theme

@@ -32,6 +32,7 @@ func TestUpdateSettings(t *testing.T) {
 		{MatchThreshold: ptr(120.0)},
 		{MaxAttempts: ptr(9)},
 		{Theme: &json.RawMessage{'{'}},
+		{Theme: ptr(json.RawMessage(`"just a string"`))},
 	}
 	for i, s := range bad {
 		if _, err := f.svc.UpdateSettings(ctx, in.ID, s); !errors.Is(err, store.ErrInvalid) {

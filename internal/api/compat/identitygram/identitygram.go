@@ -64,6 +64,16 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, nestError{StatusCode: status, Message: msg, Error: http.StatusText(status)})
 }
 
+// failParse answers an unreadable body: 413 when over the size limit.
+func failParse(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		fail(w, 413, "Payload Too Large")
+		return
+	}
+	fail(w, 400, err.Error())
+}
+
 // envelope is the vendor's success body.
 type envelope struct {
 	Message string `json:"message"`
@@ -120,7 +130,7 @@ func (h *Handler) parse(r *http.Request) (*form, error) {
 				return nil, err
 			}
 			if int64(len(data)) > h.maxImage {
-				return nil, fmt.Errorf("%s is larger than %d bytes", part.FormName(), h.maxImage)
+				return nil, &http.MaxBytesError{Limit: h.maxImage}
 			}
 			if part.FileName() != "" {
 				f.files[part.FormName()] = append(f.files[part.FormName()], data)
@@ -170,10 +180,10 @@ type igImage struct {
 	ID   string `json:"_id"`
 }
 
-func (h *Handler) faceOf(integrationID, publicURL string, v *faceauth.FaceView) igFace {
+func (h *Handler) faceOf(integrationID string, v *faceauth.FaceView) igFace {
 	out := igFace{ID: v.ID, IntegrationID: integrationID, FaceID: v.FaceID, Enabled: v.Enabled, Images: []igImage{}}
 	for _, im := range v.Images {
-		out.Images = append(out.Images, igImage{ID: im.ID, Type: im.Challenge, URL: publicURL + "/v1/faces/" + v.FaceID + "/images/" + im.ID})
+		out.Images = append(out.Images, igImage{ID: im.ID, Type: im.Challenge, URL: h.faces.ImageURL(v.FaceID, im.ID)})
 	}
 	return out
 }
@@ -184,7 +194,7 @@ func (h *Handler) faceOf(integrationID, publicURL string, v *faceauth.FaceView) 
 func (h *Handler) userRequest(w http.ResponseWriter, r *http.Request, p *tenancy.Principal, image bool) (*form, faceauth.Tenant, string, bool) {
 	f, err := h.parse(r)
 	if err != nil {
-		fail(w, 400, err.Error())
+		failParse(w, err)
 		return nil, faceauth.Tenant{}, "", false
 	}
 	t, msg := tenant(f, p)
@@ -220,7 +230,7 @@ func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request, p *tenancy.P
 		h.serverError(w, r, err)
 		return
 	}
-	face := h.faceOf(t.ID, h.faces.PublicURL(), start.Face)
+	face := h.faceOf(t.ID, start.Face)
 	if start.Registered {
 		writeJSON(w, 200, envelope{Message: "Face already registered",
 			Data: map[string]any{"success": false, "message": "Face already registered", "face": face}})
@@ -241,7 +251,7 @@ var challengeFields = map[faceauth.Challenge][]string{
 func (h *Handler) storeImages(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
 	f, err := h.parse(r)
 	if err != nil {
-		fail(w, 400, err.Error())
+		failParse(w, err)
 		return
 	}
 	faceRef := f.fields["faceId"]
@@ -264,7 +274,7 @@ func (h *Handler) storeImages(w http.ResponseWriter, r *http.Request, p *tenancy
 		return
 	}
 	writeJSON(w, 200, envelope{Message: "Images stored successfully",
-		Data: map[string]any{"success": true, "message": "Images stored successfully", "face": h.faceOf(in.ID, h.faces.PublicURL(), v)}})
+		Data: map[string]any{"success": true, "message": "Images stored successfully", "face": h.faceOf(in.ID, v)}})
 }
 
 func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {

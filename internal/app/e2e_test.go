@@ -455,3 +455,52 @@ func TestRateLimit(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// Two nodes on one PostgreSQL database: each keeps its own in-memory 1:N
+// index, and a change on one (enrolment, deletion) is seen by the other's
+// next search.
+func TestTwoNodesShareSearch(t *testing.T) {
+	admin := testenv.PostgresAdmin(t)
+	db := testenv.FreshPostgres(t, admin)
+	n1 := startServer(t, db, "", nil)
+	n2 := startServer(t, db, n1.cfg.DataDir, nil) // same master key
+	key := n1.newTenant("nodes")
+	img := func(id, n string) string { return fx(t, "faces", "deepface", id, n) }
+	search := func(n *server, probe string) []any {
+		r := n.do(n.multipartReq("/v1/search", key, nil, [][2]string{{"image", probe}}))
+		if r.Status != 200 {
+			t.Fatalf("search: %d %v", r.Status, r.Body)
+		}
+		c, _ := r.Body["candidates"].([]any)
+		return c
+	}
+	enrol := func(n *server, faceID, path string) {
+		if r := n.do(n.multipartReq("/v1/faces", key, map[string]string{"face_id": faceID}, [][2]string{{"image", path}})); r.Status != 201 {
+			t.Fatalf("enrol %s: %d %v", faceID, r.Status, r.Body)
+		}
+	}
+	enrol(n1, "alice", img("id00_img1", "img1.jpg"))
+	if c := search(n2, img("id00_img1", "img2.jpg")); len(c) != 1 {
+		t.Fatalf("node 2 does not find node 1's enrolment: %v", c)
+	}
+	// Node 2's index is now loaded; node 1 enrols someone else.
+	enrol(n1, "bob", img("id01_img3", "img3.jpg"))
+	if c := search(n2, img("id01_img3", "img12.jpg")); len(c) != 1 || c[0].(map[string]any)["face_id"] != "bob" {
+		t.Fatalf("node 2 misses a later enrolment on node 1: %v", c)
+	}
+	// Erasure on node 1 must stop matches on node 2.
+	if r := n1.do(n1.request("DELETE", "/v1/faces/alice", key, nil, "")); r.Status != 204 {
+		t.Fatalf("delete: %d", r.Status)
+	}
+	if c := search(n2, img("id00_img1", "img2.jpg")); len(c) != 0 {
+		t.Fatalf("node 2 still finds a face deleted on node 1: %v", c)
+	}
+	// Disabling on node 2 stops matches on node 1.
+	b, _ := json.Marshal(map[string]bool{"enabled": false})
+	if r := n2.do(n2.request("PATCH", "/v1/faces/bob", key, bytes.NewReader(b), "application/json")); r.Status != 200 {
+		t.Fatalf("disable: %d %v", r.Status, r.Body)
+	}
+	if c := search(n1, img("id01_img3", "img12.jpg")); len(c) != 0 {
+		t.Fatalf("node 1 still finds a face disabled on node 2: %v", c)
+	}
+}

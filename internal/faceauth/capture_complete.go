@@ -7,7 +7,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/visagehq/visage/internal/search"
 	"github.com/visagehq/visage/internal/store"
 )
 
@@ -18,6 +17,7 @@ type completion struct {
 	tpls       []store.Template
 	vecs       [][]float32
 	superseded []string
+	version    int64 // index version after this change
 }
 
 // errRegistered: the face got its images from another session first.
@@ -79,6 +79,9 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 	if comp.superseded, err = s.supersede(ctx, tx, l.sess); err != nil {
 		return nil, err
 	}
+	if comp.version, err = tx.BumpIndexVersion(ctx, in.ID); err != nil {
+		return nil, err
+	}
 	if s.events != nil {
 		payload := map[string]any{
 			"result":    map[string]any{"_id": f.ID, "integrationId": in.ID, "faceId": f.FaceID, "images": images, "enabled": true},
@@ -137,18 +140,8 @@ func (s *Service) templateCaptures(l *loaded) []Challenge {
 }
 
 func (s *Service) indexCompleted(integrationID string, c *completion) {
-	err := s.index.Update(integrationID, func(ix *search.Index) error {
-		for i, t := range c.tpls {
-			if err := ix.Add(t.ID, c.faceID, c.vecs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.log.Error("search index update", "integration", integrationID, "err", err)
-		s.index.Invalidate(integrationID)
-	}
+	s.indexAdd(integrationID, c.faceID, c.tpls, c.vecs)
+	s.indexApplied(integrationID, c.version)
 }
 
 // ChallengeError says which challenge a set of uploaded images failed.

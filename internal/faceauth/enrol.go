@@ -200,6 +200,8 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 			return err
 		}
 	}
+	var enabled bool
+	var version int64
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		if before != nil {
 			if err := before(tx); err != nil {
@@ -214,22 +216,36 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 				return err
 			}
 		}
-		return nil
+		// Whether the face is searchable is decided by its row at commit,
+		// not as read before the images were analysed (it may have been
+		// disabled meanwhile).
+		cur, err := tx.GetFace(ctx, t.ID, f.ID)
+		if err != nil {
+			return err
+		}
+		enabled = cur.Enabled
+		version, err = tx.BumpIndexVersion(ctx, t.ID)
+		return err
 	})
 	if err != nil {
 		cleanup()
 		return err
 	}
-	if f.Enabled {
-		s.indexAdd(t.ID, f.FaceID, tpls, probes)
+	if enabled {
+		vecs := make([][]float32, len(probes))
+		for i, p := range probes {
+			vecs[i] = p.face.Embedding.Vector
+		}
+		s.indexAdd(t.ID, f.FaceID, tpls, vecs)
 	}
+	s.indexApplied(t.ID, version)
 	return nil
 }
 
-func (s *Service) indexAdd(integrationID, faceID string, tpls []store.Template, probes []*probe) {
+func (s *Service) indexAdd(integrationID, faceID string, tpls []store.Template, vecs [][]float32) {
 	err := s.index.Update(integrationID, func(ix *search.Index) error {
 		for i := range tpls {
-			if err := ix.Add(tpls[i].ID, faceID, probes[i].face.Embedding.Vector); err != nil {
+			if err := ix.Add(tpls[i].ID, faceID, vecs[i]); err != nil {
 				return err
 			}
 		}

@@ -110,7 +110,15 @@ func (s *Service) SetEnabled(ctx context.Context, integrationID, faceID string, 
 	}
 	if f.Enabled != enabled {
 		f.Enabled = enabled
-		if err := s.st.UpdateFace(ctx, f); err != nil {
+		var version int64
+		err := s.st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.UpdateFace(ctx, f); err != nil {
+				return err
+			}
+			version, err = tx.BumpIndexVersion(ctx, integrationID)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 		// Re-adding needs the opened templates; a reload from the store
@@ -119,6 +127,7 @@ func (s *Service) SetEnabled(ctx context.Context, integrationID, faceID string, 
 			s.index.Invalidate(integrationID)
 		} else {
 			s.indexRemove(integrationID, faceID)
+			s.indexApplied(integrationID, version)
 		}
 	}
 	return s.view(ctx, integrationID, f)
@@ -137,7 +146,16 @@ func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) 
 	if err != nil {
 		return err
 	}
-	keys, err := s.st.DeleteFace(ctx, integrationID, f.ID)
+	var keys []string
+	var version int64
+	err = s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if keys, err = tx.DeleteFace(ctx, integrationID, f.ID); err != nil {
+			return err
+		}
+		version, err = tx.BumpIndexVersion(ctx, integrationID)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: %q", ErrFaceNotEnrolled, faceID)
@@ -145,6 +163,7 @@ func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) 
 		return err
 	}
 	s.indexRemove(integrationID, faceID)
+	s.indexApplied(integrationID, version)
 	for _, k := range dedupe(append(keys, sessionKeys...)) {
 		// The rows are gone, so the blob is unreachable either way; a
 		// failure here is logged for the operator's sweep.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/visagehq/visage/internal/blob"
@@ -27,6 +28,10 @@ type Service struct {
 	limits imageio.Limits
 	slots  chan struct{}
 	log    *slog.Logger
+
+	// versions: the store's index version each loaded index reflects.
+	verMu    sync.Mutex
+	versions map[string]int64
 
 	// face 2FA capture sessions
 	publicURL  string
@@ -65,6 +70,7 @@ func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine,
 	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: opt.Limits,
 		slots: make(chan struct{}, opt.Workers), log: opt.Log,
 		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events}
+	s.versions = map[string]int64{}
 	if s.captureTTL <= 0 {
 		s.captureTTL = DefaultCaptureTTL
 	}
@@ -192,10 +198,21 @@ func (s *Service) openTemplate(integrationID, faceRef, id, model string, sealed 
 // whole search down, and it is never used. (Verifying that face still
 // fails loudly with ErrTemplateIntegrity.)
 func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search.Entry, error) {
+	// Read the version first: a change landing during the load makes the
+	// next search see a newer version and reload, never the reverse.
+	version, err := s.st.IndexVersion(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.st.ListTemplates(ctx, integrationID, s.eng.EmbeddingModel())
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		s.verMu.Lock()
+		s.versions[integrationID] = version
+		s.verMu.Unlock()
+	}()
 	out := make([]search.Entry, 0, len(rows))
 	for _, r := range rows {
 		if !r.Enabled {
@@ -210,4 +227,32 @@ func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search
 	}
 	s.log.Info("search index loaded", "integration", integrationID, "templates", len(out))
 	return out, nil
+}
+
+// freshIndex returns the integration's index, reloading it when another
+// node (or process) changed the searchable templates since it was loaded.
+func (s *Service) freshIndex(ctx context.Context, integrationID string) (*search.Index, error) {
+	cur, err := s.st.IndexVersion(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	s.verMu.Lock()
+	if known, ok := s.versions[integrationID]; ok && known != cur {
+		delete(s.versions, integrationID)
+		s.index.Invalidate(integrationID)
+	}
+	s.verMu.Unlock()
+	return s.index.Get(ctx, integrationID)
+}
+
+// indexApplied records that this node applied the change that made
+// version to its loaded index. Only a direct successor is recorded: if
+// another node's change came between, the index missed it and the next
+// search must reload.
+func (s *Service) indexApplied(integrationID string, version int64) {
+	s.verMu.Lock()
+	defer s.verMu.Unlock()
+	if known, ok := s.versions[integrationID]; ok && known == version-1 {
+		s.versions[integrationID] = version
+	}
 }

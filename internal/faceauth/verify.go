@@ -180,7 +180,7 @@ func (s *Service) Search(ctx context.Context, t Tenant, img Image, limit int, th
 	if err != nil {
 		return nil, &ImageError{Name: img.Name, Err: err}
 	}
-	ix, err := s.index.Get(ctx, t.ID)
+	ix, err := s.freshIndex(ctx, t.ID)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}

@@ -71,6 +71,7 @@ type Data interface {
 	Templates
 	Webhooks
 	CaptureSessions
+	IndexVersions
 }
 
 // Integrations persists tenants.

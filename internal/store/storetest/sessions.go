@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -77,3 +78,30 @@ func testCaptureSessions(t *testing.T, s store.Store) {
 	_, err = s.GetCaptureSession(ctx(t), sess.ID)
 	wantErr(t, "session after face deletion", err, store.ErrNotFound)
 }
+
+func testIndexVersions(t *testing.T, s store.Store) {
+	in := newIntegration(t, s)
+	v0, err := s.IndexVersion(ctx(t), in.ID)
+	noErr(t, "read", err)
+	var v1 int64
+	noErr(t, "bump in tx", s.InTx(ctx(t), func(tx store.Tx) error {
+		var err error
+		v1, err = tx.BumpIndexVersion(ctx(t), in.ID)
+		return err
+	}))
+	if v1 != v0+1 {
+		t.Fatalf("bump: %d after %d", v1, v0)
+	}
+	// A rolled-back bump is not seen.
+	_ = s.InTx(ctx(t), func(tx store.Tx) error {
+		_, _ = tx.BumpIndexVersion(ctx(t), in.ID)
+		return errRollback
+	})
+	if v, _ := s.IndexVersion(ctx(t), in.ID); v != v1 {
+		t.Fatalf("after rollback: %d, want %d", v, v1)
+	}
+	_, err = s.BumpIndexVersion(ctx(t), "int_missing")
+	wantErr(t, "bump unknown integration", err, store.ErrNotFound)
+}
+
+var errRollback = errors.New("roll back")

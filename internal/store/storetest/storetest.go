@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"concurrent-writes", testConcurrentWrites},
 		{"webhooks", testWebhooks},
 		{"capture-sessions", testCaptureSessions},
+		{"index-versions", testIndexVersions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Parallel cases check the store is safe for concurrent use

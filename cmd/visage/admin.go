@@ -22,6 +22,8 @@ const adminUsage = `usage:
   visage admin integration create --name NAME [flags]
   visage admin integration list [flags]
   visage admin integration rotate-key --id INTEGRATION_ID [--revoke-old] [flags]
+  visage admin integration set --id INTEGRATION_ID [--callback-url URL] [--theme-file FILE]
+        [--required-challenges a,b] [--match-threshold N] [--liveness-threshold N] [--max-attempts N] [--retention-days N]
   visage admin key list --integration INTEGRATION_ID [flags]
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
 
@@ -108,6 +110,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		run = adminListIntegrations
 	case "integration rotate-key":
 		run = adminRotateKey
+	case "integration set":
+		run = adminSet
 	case "key list":
 		run = adminListKeys
 	case "key revoke":

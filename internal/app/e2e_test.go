@@ -168,7 +168,7 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 		data, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		for _, m := range []string{"visage_http_requests_total", "visage_engine_jobs_running"} {
+		for _, m := range []string{"visage_http_requests_total", "visage_engine_jobs_running", `visage_webhook_deliveries{status="pending"}`} {
 			if !strings.Contains(string(data), m) {
 				t.Fatalf("metrics lack %s", m)
 			}

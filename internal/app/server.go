@@ -111,7 +111,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
 		PublicURL: c.PublicURL, CaptureTTL: time.Duration(c.CaptureTTL) * time.Second, Events: outbox{s.hooks}})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
-		Collectors: []prometheus.Collector{stages}, Webhooks: s.Webhooks},
+		Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -242,3 +242,29 @@ func (o outbox) Enqueue(ctx context.Context, tx store.Tx, integrationID, event s
 }
 
 func (o outbox) Committed() { o.w.Notify() }
+
+// outboxGauge reports the webhook outbox's depth by status at scrape time.
+func outboxGauge(st store.Store) prometheus.Collector {
+	return &outboxCollector{st: st, desc: prometheus.NewDesc("visage_webhook_deliveries",
+		"Webhook deliveries in the outbox by status (pending and delivering are the queue).", []string{"status"}, nil)}
+}
+
+type outboxCollector struct {
+	st   store.Store
+	desc *prometheus.Desc
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.st.CountWebhooks(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, status := range []string{store.DeliveryPending, store.DeliveryDelivering, store.DeliveryDelivered, store.DeliveryFailed} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[status]), status)
+	}
+}

@@ -54,6 +54,9 @@ type Webhooks interface {
 	// PruneWebhooks deletes delivered and failed deliveries (with their
 	// attempts) last updated before before, and reports how many.
 	PruneWebhooks(ctx context.Context, before time.Time) (int64, error)
+	// CountWebhooks counts deliveries by status across integrations (the
+	// outbox's queue depth, for metrics).
+	CountWebhooks(ctx context.Context) (map[string]int64, error)
 }
 
 // Webhook delivery statuses.
@@ -423,3 +426,21 @@ func (c *conn) PruneWebhooks(ctx context.Context, before time.Time) (int64, erro
 
 // Compile-time guard: both the store and a transaction offer Webhooks.
 var _ Webhooks = (*conn)(nil)
+
+func (c *conn) CountWebhooks(ctx context.Context) (map[string]int64, error) {
+	rows, err := c.query(ctx, `SELECT status, count(*) FROM webhook_deliveries GROUP BY status`)
+	if err != nil {
+		return nil, wrap(err, "count webhooks")
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap(err, "count webhooks")
+		}
+		out[st] = n
+	}
+	return out, wrap(rows.Err(), "count webhooks")
+}

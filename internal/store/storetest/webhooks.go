@@ -80,6 +80,10 @@ func testWebhookEnqueue(t *testing.T, s store.Store) {
 	payload := json.RawMessage(`{"z": 1,  "a": {"é": "\u00e9"}}`)
 	d := &store.WebhookDelivery{IntegrationID: in.ID, Event: "images_stored", URL: "https://example.com/h", Payload: payload}
 	noErr(t, "enqueue", s.EnqueueWebhook(ctx(t), d))
+	// Other cases share the database, so only a lower bound holds.
+	if counts, err := s.CountWebhooks(ctx(t)); err != nil || counts[store.DeliveryPending] < 1 {
+		t.Fatalf("pending count %v (%v)", counts, err)
+	}
 	if !strings.HasPrefix(d.ID, "whd_") || d.Status != store.DeliveryPending || d.CreatedAt.IsZero() ||
 		!d.NextAttemptAt.Equal(d.CreatedAt) {
 		t.Fatalf("enqueue did not fill id, status and times: %+v", d)

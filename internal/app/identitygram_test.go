@@ -115,13 +115,15 @@ func TestIdentityGramFlow(t *testing.T) {
 	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, "forged.jwt.token"); r.Status != 401 || r.Body["statusCode"] != float64(401) {
 		t.Fatalf("bad token: %d %v", r.Status, r.Body)
 	}
-	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID}, tok); r.Status != 400 || r.Body["error"] != "Bad Request" || r.Body["statusCode"] != float64(400) {
+	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID}, tok); r.Status != 400 || r.Body["error"] != "Bad Request" ||
+		r.Body["statusCode"] != float64(400) || r.Body["message"] != "integrationId and uniqueIdentifier are required" {
 		t.Fatalf("missing uniqueIdentifier: %d %v", r.Status, r.Body)
 	}
 	r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, tok)
 	data, _ := r.Body["data"].(map[string]any)
 	nf, _ := data["newFace"].(map[string]any)
-	if r.Status != 200 || data["success"] != true || !strings.Contains(data["url"].(string), "/capture/cap_") || nf["faceId"] != "amy" || nf["integrationId"] != intID || r.Body["errors"] != nil {
+	if r.Status != 200 || r.Body["message"] != "Face registration URL generated successfully" || data["success"] != true ||
+		!strings.Contains(data["url"].(string), "/capture/cap_") || nf["faceId"] != "amy" || nf["integrationId"] != intID || nf["enabled"] != true || r.Body["errors"] != nil {
 		t.Fatalf("get-2fa-url: %d %v", r.Status, r.Body)
 	}
 	if imgs, _ := nf["images"].([]any); imgs == nil || len(imgs) != 0 {

@@ -62,8 +62,8 @@ type TwoFAStart struct {
 	Registered bool // the face already has images: no new session
 }
 
-// Start2FA gets or creates the (disabled, image-less) face of a client's
-// user and opens a capture session for it, returning the hosted page URL.
+// Start2FA gets or creates the (image-less) face of a client's user and
+// opens a capture session for it, returning the hosted page URL.
 func (s *Service) Start2FA(ctx context.Context, t Tenant, uniqueID string, ttl time.Duration) (*TwoFAStart, error) {
 	if err := ValidateFaceID(uniqueID); err != nil {
 		return nil, err
@@ -76,7 +76,9 @@ func (s *Service) Start2FA(ctx context.Context, t Tenant, uniqueID string, ttl t
 	}
 	f, err := s.st.GetFaceByFaceID(ctx, t.ID, uniqueID)
 	if errors.Is(err, store.ErrNotFound) {
-		f = &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: uniqueID, Enabled: false}
+		// Enabled from the start, as Identity Gram shows a new face: with no
+		// template it can neither verify nor match until registration ends.
+		f = &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: uniqueID, Enabled: true}
 		if err = s.st.CreateFace(ctx, f); errors.Is(err, store.ErrConflict) {
 			f, err = s.st.GetFaceByFaceID(ctx, t.ID, uniqueID) // created concurrently
 		}

@@ -337,7 +337,7 @@ func TestStoreImagesAPI(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Challenge != ChallengeLeft || ce.Feedback != FeedbackTurnLeft {
 		t.Fatalf("wrong-side images: %v", err)
 	}
-	if v, _ := fx.svc.GetFace(ctx, fx.tenant.ID, "api-user"); len(v.Images) != 0 || v.Enabled {
+	if v, _ := fx.svc.GetFace(ctx, fx.tenant.ID, "api-user"); len(v.Images) != 0 || v.Templates != 0 {
 		t.Fatalf("refused images left state behind: %+v", v)
 	}
 	v, err := fx.svc.StoreImages(ctx, fx.tenant, start.Face.ID, imgs)

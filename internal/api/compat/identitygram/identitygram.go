@@ -158,7 +158,7 @@ func tenant(f *form, p *tenancy.Principal) (faceauth.Tenant, string) {
 	id, pk := f.fields["integrationId"], f.fields["publicKey"]
 	switch {
 	case id == "" && pk == "":
-		return faceauth.Tenant{}, "integrationId or publicKey is required"
+		return faceauth.Tenant{}, "missing"
 	case id != "" && id != in.ID, pk != "" && pk != in.PublicKey:
 		return faceauth.Tenant{}, "unauthorized"
 	}
@@ -203,8 +203,8 @@ func (h *Handler) userRequest(w http.ResponseWriter, r *http.Request, p *tenancy
 		return nil, t, "", false
 	}
 	uid := f.fields["uniqueIdentifier"]
-	if msg == "" && uid == "" {
-		msg = "uniqueIdentifier is required"
+	if msg != "" || uid == "" {
+		msg = "integrationId and uniqueIdentifier are required" // the vendor's wording
 	}
 	if msg == "" && image && len(f.files["image"]) != 1 {
 		msg = "one image is required"
@@ -236,8 +236,9 @@ func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request, p *tenancy.P
 			Data: map[string]any{"success": false, "message": "Face already registered", "face": face}})
 		return
 	}
-	writeJSON(w, 200, envelope{Message: "2FA URL generated successfully",
-		Data: map[string]any{"success": true, "message": "Open the URL to register the face", "url": start.URL, "newFace": face}})
+	const done = "Face registration URL generated successfully"
+	writeJSON(w, 200, envelope{Message: done,
+		Data: map[string]any{"success": true, "message": done, "url": start.URL, "newFace": face}})
 }
 
 // Image field names per challenge (the vendor's four capture types).

@@ -322,9 +322,6 @@ func (s *Service) observe(ctx context.Context, data []byte) (*observation, error
 	return o, nil
 }
 
-// PublicURL is the externally visible base URL.
-func (s *Service) PublicURL() string { return s.publicURL }
-
 // SetPublicURL sets the base URL when it is only known once the listener
 // is bound; call it before serving.
 func (s *Service) SetPublicURL(u string) { s.publicURL = strings.TrimRight(u, "/") }

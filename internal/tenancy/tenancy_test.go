@@ -72,6 +72,21 @@ func newFixture(t *testing.T, mod ...func(*Options)) *fixture {
 	return &fixture{svc: New(st, kr, opts), st: st, clock: c, dbPath: path, jwtKey: opts.JWTKey}
 }
 
+// createWithJWT creates an integration and a bearer token for its key.
+func (f *fixture) createWithJWT(t *testing.T, name string) (*Created, string) {
+	t.Helper()
+	c := f.create(t, name)
+	p, err := f.svc.AuthenticateToken(context.Background(), c.Key.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := f.svc.IssueJWT(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tok
+}
+
 func (f *fixture) create(t *testing.T, name string) *Created {
 	t.Helper()
 	c, err := f.svc.CreateIntegration(context.Background(), name)
@@ -213,19 +228,11 @@ func TestAuthenticateFailures(t *testing.T) {
 func TestRevokedKey(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	c := f.create(t, "acme")
-	p, err := f.svc.AuthenticateToken(ctx, c.Key.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := f.svc.IssueJWT(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tok := f.createWithJWT(t, "acme")
 	if err := f.svc.RevokeKey(ctx, c.Integration.ID, c.Key.KeyID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.AuthenticateKey(ctx, c.Key.KeyID, c.Key.Secret)
+	_, err := f.svc.AuthenticateKey(ctx, c.Key.KeyID, c.Key.Secret)
 	wantReason(t, err, ReasonRevoked)
 	_, err = f.svc.AuthenticateToken(ctx, c.Key.Token)
 	wantReason(t, err, ReasonRevoked)
@@ -254,21 +261,13 @@ func TestRevokedKey(t *testing.T) {
 func TestJWTExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	c := f.create(t, "acme")
-	p, err := f.svc.AuthenticateToken(ctx, c.Key.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := f.svc.IssueJWT(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := f.createWithJWT(t, "acme")
 	f.clock.Advance(10*time.Minute + 29*time.Second) // inside the leeway
 	if _, err := f.svc.AuthenticateJWT(ctx, tok); err != nil {
 		t.Fatalf("within leeway: %v", err)
 	}
 	f.clock.Advance(2 * time.Second)
-	_, err = f.svc.AuthenticateJWT(ctx, tok)
+	_, err := f.svc.AuthenticateJWT(ctx, tok)
 	wantReason(t, err, ReasonExpired)
 
 	// A token "issued" well in the future is refused too (clock skew bound).
@@ -346,15 +345,7 @@ func TestJWTForgeries(t *testing.T) {
 func TestJWTKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	c := f.create(t, "acme")
-	p, err := f.svc.AuthenticateToken(ctx, c.Key.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := f.svc.IssueJWT(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := f.createWithJWT(t, "acme")
 	newMaster := crypto.Key{ID: "new", Secret: bytes.Repeat([]byte{9}, 32)}
 	kr, _ := crypto.NewKeyring(newMaster, testMaster)
 	rotated := New(f.st, kr, Options{Now: f.clock.Now, JWTKey: DeriveJWTKey(newMaster), OldJWTKeys: [][]byte{DeriveJWTKey(testMaster)}})
@@ -362,7 +353,7 @@ func TestJWTKeyRotation(t *testing.T) {
 		t.Fatalf("token signed with the old key: %v", err)
 	}
 	dropped := New(f.st, kr, Options{Now: f.clock.Now, JWTKey: DeriveJWTKey(newMaster)})
-	_, err = dropped.AuthenticateJWT(ctx, tok)
+	_, err := dropped.AuthenticateJWT(ctx, tok)
 	wantReason(t, err, ReasonInvalid)
 }
 

@@ -6,28 +6,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/visagehq/visage/internal/testenv"
 )
 
 // TestAPIEndToEnd drives /v1/webhooks on a real `visage serve`: validation,
 // ping, the delivery log with its attempts, redelivery, and isolation
 // between integrations.
 func TestAPIEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the visage binary")
-	}
-	models := testenv.ModelsDir(t)
-	bin := buildVisage(t)
-	addr := freeAddr(t)
-	env := append(os.Environ(),
-		"VISAGE_DATA_DIR="+t.TempDir(), "VISAGE_DATABASE_URL=", "VISAGE_MODELS_DIR="+models,
-		"VISAGE_LISTEN="+addr, "VISAGE_LOG_LEVEL=warn", "VISAGE_RATE_LIMIT=0",
+	bin, addr, env := serveEnv(t, "VISAGE_RATE_LIMIT=0",
 		// Loopback only, as an operator would allow one internal range:
 		// private and link-local addresses stay refused.
 		"VISAGE_WEBHOOK_ALLOW_PRIVATE=false", "VISAGE_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
@@ -50,19 +39,7 @@ func TestAPIEndToEnd(t *testing.T) {
 	t.Cleanup(receiver.Close)
 
 	startServe(t, bin, env)
-	newKey := func(name string) string {
-		out, err := runVisage(bin, env, "admin", "integration", "create", "--name", name, "--json")
-		if err != nil {
-			t.Fatalf("admin integration create: %v\n%s", err, out)
-		}
-		var c struct {
-			APIKey struct{ Token string } `json:"apiKey"`
-		}
-		if err := json.Unmarshal(out, &c); err != nil {
-			t.Fatal(err)
-		}
-		return c.APIKey.Token
-	}
+	newKey := func(name string) string { return createIntegration(t, bin, env, name).APIKey.Token }
 	keyA, keyB := newKey("a"), newKey("b")
 
 	type reply struct {

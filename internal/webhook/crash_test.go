@@ -26,18 +26,7 @@ import (
 // request is in flight; after a restart the receiver gets the event again,
 // with the same delivery id and a valid signature.
 func TestCrashMidDelivery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the visage binary")
-	}
-	models := testenv.ModelsDir(t)
-	bin := buildVisage(t)
-	addr := freeAddr(t)
-	env := append(os.Environ(),
-		"VISAGE_DATA_DIR="+t.TempDir(),
-		"VISAGE_DATABASE_URL=",
-		"VISAGE_MODELS_DIR="+models,
-		"VISAGE_LISTEN="+addr,
-		"VISAGE_LOG_LEVEL=warn",
+	bin, addr, env := serveEnv(t,
 		"VISAGE_WEBHOOK_ALLOW_PRIVATE=true", // the receiver is on loopback
 		"VISAGE_WEBHOOK_POLL=0.2",
 		// A short request timeout allows a short lease (at least timeout
@@ -75,18 +64,7 @@ func TestCrashMidDelivery(t *testing.T) {
 	defer func() { close(hold); receiver.Close() }()
 
 	srv := startServe(t, bin, env)
-	var created struct {
-		Integration   struct{ ID string }
-		APIKey        struct{ Token string } `json:"apiKey"`
-		WebhookSecret string                 `json:"webhookSecret"`
-	}
-	out, err := runVisage(bin, env, "admin", "integration", "create", "--name", "crash", "--json")
-	if err != nil {
-		t.Fatalf("admin integration create: %v\n%s", err, out)
-	}
-	if err := json.Unmarshal(out, &created); err != nil || created.APIKey.Token == "" || created.WebhookSecret == "" {
-		t.Fatalf("admin output %s: %v", out, err)
-	}
+	created := createIntegration(t, bin, env, "crash")
 	api := func(method, path, body string) (int, []byte) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 		req.Header.Set("x-api-key", created.APIKey.Token)
@@ -185,6 +163,40 @@ func TestMain(m *testing.M) {
 }
 
 // buildVisage builds the visage binary once for all tests of the package.
+// serveEnv builds the binary and the environment of a `visage serve` on a
+// fresh SQLite data dir and a free loopback port, plus extra settings.
+func serveEnv(t *testing.T, extra ...string) (bin, addr string, env []string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the visage binary")
+	}
+	models := testenv.ModelsDir(t)
+	bin, addr = buildVisage(t), freeAddr(t)
+	env = append(os.Environ(), "VISAGE_DATA_DIR="+t.TempDir(), "VISAGE_DATABASE_URL=",
+		"VISAGE_MODELS_DIR="+models, "VISAGE_LISTEN="+addr, "VISAGE_LOG_LEVEL=warn")
+	return bin, addr, append(env, extra...)
+}
+
+// created is what `visage admin integration create --json` prints.
+type created struct {
+	Integration   struct{ ID string }
+	APIKey        struct{ Token string } `json:"apiKey"`
+	WebhookSecret string                 `json:"webhookSecret"`
+}
+
+func createIntegration(t *testing.T, bin string, env []string, name string) created {
+	t.Helper()
+	out, err := runVisage(bin, env, "admin", "integration", "create", "--name", name, "--json")
+	if err != nil {
+		t.Fatalf("admin integration create: %v\n%s", err, out)
+	}
+	var c created
+	if err := json.Unmarshal(out, &c); err != nil || c.APIKey.Token == "" || c.WebhookSecret == "" {
+		t.Fatalf("admin output %s: %v", out, err)
+	}
+	return c
+}
+
 func buildVisage(t *testing.T) string {
 	t.Helper()
 	root := testenv.Root(t)

@@ -19,7 +19,7 @@ func adminSet(ctx context.Context, name string, args []string) error {
 	id := e.fs.String("id", "", "integration id (required)")
 	callback := e.fs.String("callback-url", "", "callback URL template with [user_id], [status], [email]; \"none\" clears it")
 	themeFile := e.fs.String("theme-file", "", "JSON file with the hosted page theme (name, logo_url, primary_color, background, text_color, texts)")
-	challenges := e.fs.String("required-challenges", "", "comma-separated: 2fa-smile, 2fa-eyeblink, 2fa-left, 2fa-right")
+	challenges := e.fs.String("required-challenges", "", "comma-separated: smile, blink, turn_left, turn_right")
 	match := e.fs.Float64("match-threshold", 0, "0–100 similarity a match must reach")
 	live := e.fs.Float64("liveness-threshold", 0, "0–1 passive liveness a live face must reach")
 	attempts := e.fs.Int("max-attempts", 0, "1–5 attempts per verification")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/visagehq/visage/internal/api/wire"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/imageio"
@@ -92,10 +93,10 @@ func errPtr(err error) *string {
 }
 
 type detectResult struct {
-	Path    string      `json:"path"`
-	Faces   []face.Face `json:"faces"`
-	Error   *string     `json:"error"`
-	Message string      `json:"message,omitempty"`
+	Path    string            `json:"path"`
+	Faces   []wire.FaceDetail `json:"faces"`
+	Error   *string           `json:"error"`
+	Message string            `json:"message,omitempty"`
 }
 
 // perImage runs a command over image paths with the engine loaded once,
@@ -131,10 +132,12 @@ func perImage(ctx context.Context, name string, args []string, one func(eng *fac
 
 func runDetect(ctx context.Context, args []string) error {
 	return perImage(ctx, "detect", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
-		res := detectResult{Path: p, Faces: []face.Face{}}
+		res := detectResult{Path: p, Faces: []wire.FaceDetail{}}
 		img, err := loadImage(p, ef.limits())
+		var faces []face.Face
 		if err == nil {
-			res.Faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
+			faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
+			res.Faces = wire.FaceDetails(faces)
 		}
 		if err != nil {
 			res.Error, res.Message = errPtr(err), err.Error()

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/visagehq/visage/internal/api"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/webhook"
 )
@@ -188,7 +189,7 @@ func webhooksDeliveries(ctx context.Context, e *hooksEnv) error {
 		return err
 	}
 	if e.json {
-		return emit(list, false)
+		return emit(api.DeliveryListOf(list), false)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tEVENT\tSTATUS\tATTEMPTS\tLAST\tCREATED (UTC)\tURL")
@@ -220,7 +221,7 @@ func webhooksShow(ctx context.Context, e *hooksEnv) error {
 		return notFound(err, fmt.Sprintf("integration %s has no delivery %s", e.integration, *id))
 	}
 	if e.json {
-		return emit(d, false)
+		return emit(api.DeliveryDetailOf(d), false)
 	}
 	fmt.Printf("delivery %s: %s to %s\nstatus %s after %d attempt(s)", d.ID, d.Event, d.URL, d.Status, d.TotalAttempts)
 	if d.NextAttemptAt != nil {
@@ -257,7 +258,7 @@ func webhooksRedeliver(ctx context.Context, e *hooksEnv) error {
 		return notFound(err, fmt.Sprintf("integration %s has no delivery %s", e.integration, *id))
 	}
 	if e.json {
-		return emit(d, false)
+		return emit(api.DeliveryOf(*d), false)
 	}
 	fmt.Printf("Delivery %s is pending again; the running server sends it within its poll interval.\n", d.ID)
 	return nil

@@ -1,76 +1,54 @@
-// Package api is Visage's native HTTP API (/v1): routing, authentication,
-// rate limiting, uploads, the one error model, metrics and health.
+// Package api is Visage's native HTTP API (/v1) and the assembly of every
+// surface on the request edge: routes, the native error rendering, OpenAPI.
 package api
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 
-	"github.com/visagehq/visage/internal/face"
-	"github.com/visagehq/visage/internal/faceauth"
-	"github.com/visagehq/visage/internal/store"
-	"github.com/visagehq/visage/internal/tenancy"
+	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/fault"
 )
 
-// Code is a stable error code. docs/errors.md lists them all; clients
-// branch on the code, never on the message.
+// Code is a stable error code of the native API. docs/errors.md lists them
+// all; clients branch on the code, never on the message.
 type Code string
 
-// The error codes and, in statusOf, their HTTP status: the one place the
-// mapping lives.
-const (
-	CodeBadRequest        Code = "bad_request"
-	CodeInvalidJSON       Code = "invalid_json"
-	CodeMissingField      Code = "missing_field"
-	CodeInvalidImage      Code = "invalid_image"
-	CodeEmptyImage        Code = "empty_image"
-	CodeUnsupportedImage  Code = "unsupported_image_format"
-	CodeImageTooLarge     Code = "image_too_large"
-	CodePayloadTooLarge   Code = "payload_too_large"
-	CodeNoFace            Code = "no_face_found"
-	CodeMultipleFaces     Code = "multiple_faces"
-	CodeLowQuality        Code = "low_quality"
-	CodeSpoofSuspected    Code = "spoof_suspected"
-	CodeFacesDiffer       Code = "faces_differ"
-	CodeFaceNotEnrolled   Code = "face_not_enrolled"
-	CodeAlreadyEnrolled   Code = "face_already_enrolled"
-	CodeFaceDisabled      Code = "face_disabled"
-	CodeUnauthorized      Code = "unauthorized"
-	CodeNotFound          Code = "not_found"
-	CodeMethodNotAllowed  Code = "method_not_allowed"
-	CodeRateLimited       Code = "rate_limited"
-	CodeBusy              Code = "engine_busy"
-	CodeTemplateIntegrity Code = "template_integrity"
-	CodeUnavailable       Code = "unavailable"
-	CodeInternal          Code = "internal_error"
-)
-
-var statusOf = map[Code]int{
-	CodeBadRequest: 400, CodeInvalidJSON: 400, CodeMissingField: 400,
-	CodeInvalidImage: 400, CodeEmptyImage: 400, CodeUnsupportedImage: 415,
-	CodeImageTooLarge: 413, CodePayloadTooLarge: 413,
-	CodeNoFace: 422, CodeMultipleFaces: 422, CodeLowQuality: 422, CodeSpoofSuspected: 422, CodeFacesDiffer: 422,
-	CodeFaceNotEnrolled: 404, CodeNotFound: 404, CodeAlreadyEnrolled: 409, CodeFaceDisabled: 403,
-	CodeUnauthorized: 401, CodeMethodNotAllowed: 405, CodeRateLimited: 429, CodeBusy: 503,
-	CodeTemplateIntegrity: 500, CodeUnavailable: 503, CodeInternal: 500,
+// status and code of each fault kind: the one table of the native API.
+var codes = map[fault.Kind]struct {
+	status int
+	code   Code
+}{
+	fault.Internal:         {500, "internal_error"},
+	fault.BadRequest:       {400, "bad_request"},
+	fault.MissingField:     {400, "missing_field"},
+	fault.MalformedBody:    {400, "invalid_json"},
+	fault.InvalidImage:     {400, "invalid_image"},
+	fault.EmptyImage:       {400, "empty_image"},
+	fault.Unsupported:      {415, "unsupported_image_format"},
+	fault.ImageTooLarge:    {413, "image_too_large"},
+	fault.PayloadTooLarge:  {413, "payload_too_large"},
+	fault.NoFace:           {422, "no_face_found"},
+	fault.MultipleFaces:    {422, "multiple_faces"},
+	fault.LowQuality:       {422, "low_quality"},
+	fault.Spoof:            {422, "spoof_suspected"},
+	fault.FacesDiffer:      {422, "faces_differ"},
+	fault.ChallengeNotMet:  {422, "challenge_not_met"},
+	fault.NotEnrolled:      {404, "face_not_enrolled"},
+	fault.AlreadyEnrolled:  {409, "face_already_enrolled"},
+	fault.Duplicate:        {409, "duplicate_face"},
+	fault.Disabled:         {403, "face_disabled"},
+	fault.Conflict:         {409, "conflict"},
+	fault.NotFound:         {404, "not_found"},
+	fault.Expired:          {410, "expired"},
+	fault.Closed:           {409, "capture_closed"},
+	fault.Unauthorized:     {401, "unauthorized"},
+	fault.Forbidden:        {403, "forbidden"},
+	fault.MethodNotAllowed: {405, "method_not_allowed"},
+	fault.RateLimited:      {429, "rate_limited"},
+	fault.Busy:             {503, "engine_busy"},
+	fault.Unavailable:      {503, "unavailable"},
+	fault.Integrity:        {500, "template_integrity"},
 }
-
-// Error is an API error with its code; handlers return it (or any error,
-// which classify maps).
-type Error struct {
-	Code    Code
-	Message string
-	Details any
-	err     error
-}
-
-func (e *Error) Error() string { return e.Message }
-func (e *Error) Unwrap() error { return e.err }
-
-func apiErr(code Code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 // envelope is the one error body: {"error":{"code","message","request_id"}}.
 type envelope struct {
@@ -84,95 +62,58 @@ type errorBody struct {
 	Details   any    `json:"details,omitempty"`
 }
 
-// classify turns any error into an API error.
-func classify(err error) *Error {
-	var ae *Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	e := &Error{Code: codeOf(err), Message: err.Error(), err: err}
-	var ie *faceauth.ImageError
-	if errors.As(err, &ie) {
-		d := map[string]any{"image_index": ie.Index}
-		if ie.Name != "" {
-			d["image"] = ie.Name
-		}
-		if len(ie.Reasons) > 0 {
-			d["reasons"] = ie.Reasons
-		}
-		e.Details = d
-	}
-	if e.Code == CodeInternal {
-		e.Message = "internal error" // details go to the log, not the client
-	}
-	return e
+// problem is one failing image in details.problems.
+type problem struct {
+	Index   int      `json:"image_index"`
+	Image   string   `json:"image,omitempty"`
+	Code    Code     `json:"code"`
+	Message string   `json:"message"`
+	Reasons []string `json:"reasons,omitempty"`
 }
 
-func codeOf(err error) Code {
-	sentinels := []struct {
-		err  error
-		code Code
-	}{
-		{faceauth.ErrFaceNotEnrolled, CodeFaceNotEnrolled},
-		{faceauth.ErrAlreadyEnrolled, CodeAlreadyEnrolled},
-		{faceauth.ErrFaceDisabled, CodeFaceDisabled},
-		{faceauth.ErrInvalidInput, CodeBadRequest},
-		{faceauth.ErrLowQuality, CodeLowQuality},
-		{faceauth.ErrSpoofSuspected, CodeSpoofSuspected},
-		{faceauth.ErrFacesDiffer, CodeFacesDiffer},
-		{faceauth.ErrTemplateIntegrity, CodeTemplateIntegrity},
-		{faceauth.ErrBusy, CodeBusy},
-		{tenancy.ErrUnauthorized, CodeUnauthorized},
-		{store.ErrNotFound, CodeNotFound},
-		{context.DeadlineExceeded, CodeBusy},
-		{face.ErrClosed, CodeUnavailable},
-		{context.Canceled, CodeUnavailable}, // client gone, or the server shutting down
-	}
-	for _, s := range sentinels {
-		if errors.Is(err, s.err) {
-			return s.code
-		}
-	}
-	switch face.ErrorCode(err) {
-	case face.CodeNoFace:
-		return CodeNoFace
-	case face.CodeMultipleFaces:
-		return CodeMultipleFaces
-	case face.CodeEmptyImage:
-		return CodeEmptyImage
-	case face.CodeUnsupported:
-		return CodeUnsupportedImage
-	case face.CodeImageTooLarge:
-		return CodeImageTooLarge
-	case face.CodeInvalidImage:
-		return CodeInvalidImage
-	}
-	return CodeInternal
-}
+// renderer renders faults in the native envelope.
+type renderer struct{}
 
-// writeError sends the error envelope and logs server-side failures.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := classify(err)
-	status := statusOf[e.Code]
-	if status == 0 {
-		status = 500
+// RenderError implements edge.Renderer.
+func (renderer) RenderError(w http.ResponseWriter, r *http.Request, e *fault.Error) {
+	c, ok := codes[e.Kind]
+	if !ok {
+		c = codes[fault.Internal]
 	}
-	switch {
-	case status == 503: // overload and shutdown are expected, not faults
-		slog.WarnContext(r.Context(), "request refused", "code", e.Code, "err", err)
-	case status >= 500:
-		slog.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", err)
-	}
-	if e.Code == CodeUnauthorized {
+	switch e.Kind {
+	case fault.Unauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="visage"`)
+	case fault.Busy, fault.Unavailable:
+		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, envelope{Error: errorBody{Code: e.Code, Message: e.Message, RequestID: requestID(r.Context()), Details: e.Details}})
+	edge.WriteJSON(w, c.status, envelope{Error: errorBody{Code: c.code, Message: e.Message,
+		RequestID: edge.RequestID(r.Context()), Details: details(e)}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+// details names the failing images: for one, its index, field and quality
+// reasons at the top (as before problems were listed); always the list.
+func details(e *fault.Error) any {
+	d := map[string]any{}
+	if e.Subject != "" {
+		d["face_id"] = e.Subject
+	}
+	if len(e.Problems) > 0 {
+		ps := make([]problem, len(e.Problems))
+		for i, p := range e.Problems {
+			ps[i] = problem{Index: p.Index, Image: p.Name, Code: codes[p.Kind].code, Message: p.Message, Reasons: p.Reasons}
+		}
+		d["problems"] = ps
+		first := e.Problems[0]
+		d["image_index"] = first.Index
+		if first.Name != "" {
+			d["image"] = first.Name
+		}
+		if len(first.Reasons) > 0 {
+			d["reasons"] = first.Reasons
+		}
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	return d
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/tenancy"
 	"github.com/visagehq/visage/internal/web"
@@ -22,114 +22,100 @@ type Config struct {
 	MaxImageBytes int64
 	RateLimit     float64 // per API key, requests/second; 0 disables
 	RateBurst     int
+	// Metrics is the registry every surface and service reports to; nil
+	// makes a fresh one.
+	Metrics *edge.Metrics
 	// Collectors are extra metrics served on /metrics (engine stages).
 	Collectors []prometheus.Collector
 	// Webhooks serves /v1/webhooks; nil answers 503 there.
 	Webhooks Webhooks
 }
 
-// Server is the native API.
+// Server is every HTTP surface on one edge: the native API, the hosted
+// capture page and the vendor adapters.
 type Server struct {
 	cfg     Config
 	faces   *faceauth.Service
 	tenancy *tenancy.Service
 	ready   func(context.Context) error
-	log     *slog.Logger
-	metrics *metrics
-	limiter *limiter
-	mux     *http.ServeMux
+	edge    *edge.Edge
 }
 
-// New builds the API. ready reports whether dependencies (the store)
+// New builds the server. ready reports whether dependencies (the store)
 // answer, for /readyz.
 func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(context.Context) error, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, faces: faces, tenancy: ten, ready: ready, log: log,
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), mux: http.NewServeMux()}
-	s.metrics = newMetrics(func() float64 { return float64(faces.QueueDepth()) })
-	s.metrics.reg.MustRegister(cfg.Collectors...)
-	s.routes()
+	if cfg.Metrics == nil {
+		cfg.Metrics = edge.NewMetrics()
+	}
+	s := &Server{cfg: cfg, faces: faces, tenancy: ten, ready: ready}
+	s.edge = edge.New(edge.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImageBytes: cfg.MaxImageBytes,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Auth: ten, Log: log, Metrics: cfg.Metrics})
+	reg := cfg.Metrics.Registry
+	reg.MustRegister(cfg.Collectors...)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "visage_engine_jobs_running",
+		Help: "Face-engine jobs running now."}, func() float64 { return float64(faces.QueueDepth()) }))
+	s.edge.Mount(s.native())
+	s.edge.Mount(web.New(faces, log).Surface())
+	s.edge.Mount(identitygram.New(faces).Surface())
 	return s
 }
 
 // Handler is the root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.edge.Handler() }
 
-// routes is the whole route table in one place.
-func (s *Server) routes() {
-	open := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.observe(pattern, h)) }
-	auth := func(pattern string, h http.HandlerFunc) {
-		s.mux.Handle(pattern, s.observe(pattern, s.limitBody(s.authed(h))))
+// Patterns lists every documented route (for the OpenAPI coverage test).
+func (s *Server) Patterns() []string { return s.edge.Patterns() }
+
+// native is the /v1 route table, in one place.
+func (s *Server) native() edge.Surface {
+	auth := func(pattern string, h http.HandlerFunc, up *edge.UploadSpec) edge.Route {
+		return edge.Route{Pattern: pattern, Handler: h, Auth: edge.Required, Upload: up}
 	}
-	open("GET /healthz", s.healthz)
-	open("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	open("GET /v1/openapi.json", s.openapi)
-	s.mux.Handle("POST /v1/auth/token", s.observe("POST /v1/auth/token", s.limitBody(s.authed(s.issueToken))))
-
-	auth("POST /v1/faces", s.enrol)
-	auth("GET /v1/faces", s.listFaces)
-	auth("GET /v1/faces/{faceId}", s.getFace)
-	auth("PATCH /v1/faces/{faceId}", s.patchFace)
-	auth("DELETE /v1/faces/{faceId}", s.deleteFace)
-	auth("POST /v1/faces/{faceId}/images", s.addImages)
-	auth("POST /v1/faces/{faceId}/verify", s.verify)
-	auth("POST /v1/compare", s.compare)
-	auth("POST /v1/detect", s.detect)
-	auth("POST /v1/liveness", s.liveness)
-	auth("POST /v1/search", s.search)
-	auth("GET /v1/faces/{faceId}/images/{imageId}", s.faceImage)
-	auth("POST /v1/capture-sessions", s.startCapture)
-	auth("GET /v1/integration", s.getIntegration)
-	auth("PATCH /v1/integration", s.patchIntegration)
-	auth("GET /v1/webhooks", s.getWebhooks)
-	auth("PUT /v1/webhooks", s.putWebhooks)
-	auth("POST /v1/webhooks/ping", s.pingWebhooks)
-	auth("GET /v1/webhooks/deliveries", s.listWebhookDeliveries)
-	auth("GET /v1/webhooks/deliveries/{id}", s.getWebhookDelivery)
-	auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook)
-
-	// The hosted capture page: its token is its credential.
-	s.mux.Handle("/capture/", s.observe("/capture/", web.New(s.faces, s.log)))
-
-	// Vendor-compatible surfaces: their own shapes, our logging, metrics
-	// and body limits.
-	ig := identitygram.New(s.authenticated, s.faces, s.cfg.MaxImageBytes, s.log)
-	for pattern, h := range ig.Routes() {
-		s.mux.Handle(pattern, s.observe(pattern, s.limitBody(s.limited(h))))
+	open := func(pattern string, h http.HandlerFunc) edge.Route {
+		return edge.Route{Pattern: pattern, Handler: h, Undocumented: true}
 	}
+	metrics := promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})
+	return edge.Surface{Name: "v1", Renderer: renderer{}, Prefixes: []string{"/v1/"}, Routes: []edge.Route{
+		open("GET /healthz", s.healthz),
+		open("GET /readyz", s.readyz),
+		open("GET /metrics", metrics.ServeHTTP),
+		{Pattern: "GET /v1/openapi.json", Handler: s.openapi},
+		auth("POST /v1/auth/token", s.issueToken, nil),
 
-	// Anything else under /v1 gets the JSON error envelope, not a text 404:
-	// 405 with Allow when the path exists under other methods.
-	open("/v1/", s.noRoute)
+		auth("POST /v1/faces", s.enrol, enrolUpload),
+		auth("GET /v1/faces", s.listFaces, nil),
+		auth("GET /v1/faces/{faceId}", s.getFace, nil),
+		auth("PATCH /v1/faces/{faceId}", s.patchFace, nil),
+		auth("DELETE /v1/faces/{faceId}", s.deleteFace, nil),
+		auth("POST /v1/faces/{faceId}/images", s.addImages, enrolUpload),
+		auth("GET /v1/faces/{faceId}/images/{imageId}", s.faceImage, nil),
+		auth("POST /v1/faces/{faceId}/verify", s.verify, oneUpload),
+		auth("POST /v1/compare", s.compare, compareUpload),
+		auth("POST /v1/detect", s.detect, oneUpload),
+		auth("POST /v1/liveness", s.liveness, oneUpload),
+		auth("POST /v1/search", s.search, oneUpload),
+		auth("POST /v1/capture-sessions", s.startCapture, nil),
+		auth("GET /v1/integration", s.getIntegration, nil),
+		auth("PATCH /v1/integration", s.patchIntegration, nil),
+		auth("GET /v1/webhooks", s.getWebhooks, nil),
+		auth("PUT /v1/webhooks", s.putWebhooks, nil),
+		auth("POST /v1/webhooks/ping", s.pingWebhooks, nil),
+		auth("GET /v1/webhooks/deliveries", s.listWebhookDeliveries, nil),
+		auth("GET /v1/webhooks/deliveries/{id}", s.getWebhookDelivery, nil),
+		auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook, nil),
+	}}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]string{"status": "ok"})
+	edge.WriteJSON(w, 200, map[string]string{"status": "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
-		writeJSON(w, 503, map[string]string{"status": "unavailable", "error": err.Error()})
+		edge.WriteJSON(w, 503, map[string]string{"status": "unavailable", "error": err.Error()})
 		return
 	}
-	writeJSON(w, 200, map[string]string{"status": "ready", "model": s.faces.Engine().EmbeddingModel()})
-}
-
-func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/v1/" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, r, apiErr(CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, ", ")))
-		return
-	}
-	writeError(w, r, apiErr(CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
+	edge.WriteJSON(w, 200, map[string]string{"status": "ready", "model": s.faces.Engine().EmbeddingModel()})
 }

@@ -3,16 +3,19 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/webhook"
 )
 
 // Webhooks is what the /v1/webhooks endpoints need; *webhook.Service
-// implements it. Every method is scoped by the caller's integration id.
+// implements it. Every method is scoped by the caller's integration id and
+// returns classified errors.
 type Webhooks interface {
 	URLs(ctx context.Context, integrationID string) (map[string][]string, error)
 	SetURLs(ctx context.Context, integrationID string, hooks map[string][]string) (map[string][]string, error)
@@ -29,14 +32,80 @@ type webhookURLs struct {
 	URLs map[string][]string `json:"urls"`
 }
 
+// Delivery is a webhook delivery as the API shows it.
+type Delivery struct {
+	ID                 string          `json:"id"`
+	Event              string          `json:"event"`
+	URL                string          `json:"url"`
+	Status             string          `json:"status"`
+	Attempts           int             `json:"attempts"`       // since enqueue or the last redelivery
+	TotalAttempts      int             `json:"total_attempts"` // ever
+	NextAttemptAt      *time.Time      `json:"next_attempt_at,omitempty"`
+	LastResponseStatus int             `json:"last_response_status,omitempty"`
+	LastError          string          `json:"last_error,omitempty"`
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+	DeliveredAt        *time.Time      `json:"delivered_at,omitempty"`
+	Payload            json.RawMessage `json:"payload,omitempty"` // only on a single delivery
+}
+
+// Attempt is one attempt of a delivery.
+type Attempt struct {
+	Number         int               `json:"number"`
+	At             time.Time         `json:"at"`
+	RequestHeaders map[string]string `json:"request_headers"`
+	ResponseStatus int               `json:"response_status"` // 0: no response
+	ResponseBody   string            `json:"response_body"`   // first 4 KB
+	LatencyMS      int64             `json:"latency_ms"`
+	Error          string            `json:"error,omitempty"`
+}
+
+// DeliveryDetail is a delivery with its payload and attempts.
+type DeliveryDetail struct {
+	Delivery
+	AttemptLog []Attempt `json:"attempt_log"`
+}
+
+// DeliveryList is one page of deliveries, newest first.
+type DeliveryList struct {
+	Deliveries []Delivery `json:"deliveries"`
+	Next       string     `json:"next_cursor,omitempty"`
+}
+
+// DeliveryOf converts a delivery (the CLI prints the same shape).
+func DeliveryOf(d webhook.Delivery) Delivery {
+	return Delivery{ID: d.ID, Event: d.Event, URL: d.URL, Status: d.Status, Attempts: d.Attempts, TotalAttempts: d.TotalAttempts,
+		NextAttemptAt: d.NextAttemptAt, LastResponseStatus: d.LastResponseStatus, LastError: d.LastError,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt, Payload: d.Payload}
+}
+
+// DeliveryDetailOf converts a delivery with its attempts.
+func DeliveryDetailOf(d *webhook.DeliveryDetail) DeliveryDetail {
+	out := DeliveryDetail{Delivery: DeliveryOf(d.Delivery), AttemptLog: make([]Attempt, 0, len(d.AttemptLog))}
+	for _, a := range d.AttemptLog {
+		out.AttemptLog = append(out.AttemptLog, Attempt{Number: a.Number, At: a.At, RequestHeaders: a.RequestHeaders,
+			ResponseStatus: a.ResponseStatus, ResponseBody: a.ResponseBody, LatencyMS: a.LatencyMS, Error: a.Error})
+	}
+	return out
+}
+
+// DeliveryListOf converts a page of deliveries.
+func DeliveryListOf(l *webhook.DeliveryList) DeliveryList {
+	out := DeliveryList{Deliveries: make([]Delivery, 0, len(l.Deliveries)), Next: l.Next}
+	for _, d := range l.Deliveries {
+		out.Deliveries = append(out.Deliveries, DeliveryOf(d))
+	}
+	return out
+}
+
 // hooks returns the webhook service, or answers 503 when the server runs
 // without one.
 func (s *Server) hooks(w http.ResponseWriter, r *http.Request) (Webhooks, string, bool) {
 	if s.cfg.Webhooks == nil {
-		writeError(w, r, apiErr(CodeUnavailable, "webhooks are not enabled on this server"))
+		edge.Fail(w, r, fault.New(fault.Unavailable, "webhooks are not enabled on this server"))
 		return nil, "", false
 	}
-	return s.cfg.Webhooks, principal(r.Context()).Integration.ID, true
+	return s.cfg.Webhooks, integrationID(r), true
 }
 
 // getWebhooks: GET /v1/webhooks, the integration's URLs per event.
@@ -47,10 +116,10 @@ func (s *Server) getWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	urls, err := wh.URLs(r.Context(), id)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookURLs{URLs: urls})
+	edge.WriteJSON(w, http.StatusOK, webhookURLs{URLs: urls})
 }
 
 // putWebhooks: PUT /v1/webhooks replaces the URLs per event, e.g.
@@ -62,22 +131,21 @@ func (s *Server) putWebhooks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body webhookURLs
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields() // a misspelt "urls" must not clear the configuration
-	if err := dec.Decode(&body); err != nil {
-		writeError(w, r, bodyErrorOr(err, apiErr(CodeInvalidJSON, "malformed JSON body: "+err.Error())))
+	// A misspelt "urls" must not clear the configuration.
+	if err := edge.DecodeJSON(r, &body, true); err != nil {
+		edge.Fail(w, r, err)
 		return
 	}
 	if body.URLs == nil {
-		writeError(w, r, apiErr(CodeMissingField, `urls is required: {"urls": {"<event or *>": ["https://…"]}}; {"urls": {}} removes all`))
+		edge.Fail(w, r, fault.New(fault.MissingField, `urls is required: {"urls": {"<event or *>": ["https://…"]}}; {"urls": {}} removes all`))
 		return
 	}
 	urls, err := wh.SetURLs(r.Context(), id, body.URLs)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookURLs{URLs: urls})
+	edge.WriteJSON(w, http.StatusOK, webhookURLs{URLs: urls})
 }
 
 // pingWebhooks: POST /v1/webhooks/ping enqueues a "ping" event to the URLs
@@ -89,10 +157,10 @@ func (s *Server) pingWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	ids, err := wh.Ping(r.Context(), id)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"event": webhook.EventPing, "delivery_ids": ids})
+	edge.WriteJSON(w, http.StatusAccepted, map[string]any{"event": webhook.EventPing, "delivery_ids": ids})
 }
 
 // listWebhookDeliveries: GET /v1/webhooks/deliveries?status=&cursor=&limit=,
@@ -107,24 +175,24 @@ func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	switch status {
 	case "", store.DeliveryPending, store.DeliveryDelivering, store.DeliveryDelivered, store.DeliveryFailed:
 	default:
-		writeError(w, r, apiErr(CodeBadRequest, "status must be pending, delivering, delivered or failed"))
+		edge.Fail(w, r, fault.New(fault.BadRequest, "status must be pending, delivering, delivered or failed"))
 		return
 	}
 	limit := 0
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > store.MaxPageSize {
-			writeError(w, r, apiErr(CodeBadRequest, "limit must be 1–"+strconv.Itoa(store.MaxPageSize)))
+			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–%d", store.MaxPageSize))
 			return
 		}
 		limit = n
 	}
 	list, err := wh.Deliveries(r.Context(), id, status, q.Get("cursor"), limit)
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	edge.WriteJSON(w, http.StatusOK, DeliveryListOf(list))
 }
 
 // getWebhookDelivery: GET /v1/webhooks/deliveries/{id}, with the payload
@@ -136,10 +204,10 @@ func (s *Server) getWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := wh.Delivery(r.Context(), id, r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	edge.WriteJSON(w, http.StatusOK, DeliveryDetailOf(d))
 }
 
 // redeliverWebhook: POST /v1/webhooks/deliveries/{id}/redeliver sends a
@@ -151,25 +219,8 @@ func (s *Server) redeliverWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := wh.Redeliver(r.Context(), id, r.PathValue("id"))
 	if err != nil {
-		writeError(w, r, webhookError(err))
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, d)
-}
-
-// webhookError maps the webhook service's client errors onto API codes;
-// anything else goes through the usual classification.
-func webhookError(err error) error {
-	switch {
-	case errors.Is(err, webhook.ErrInvalid), errors.Is(err, webhook.ErrBlocked):
-		return &Error{Code: CodeBadRequest, Message: err.Error(), err: err}
-	case errors.Is(err, store.ErrInvalid):
-		// The only client-supplied value the store validates here.
-		return &Error{Code: CodeBadRequest, Message: "malformed cursor", err: err}
-	case errors.Is(err, store.ErrConflict):
-		return &Error{Code: CodeBadRequest, Message: "the delivery is being sent right now; redeliver it once this attempt has finished", err: err}
-	case errors.Is(err, store.ErrNotFound):
-		return &Error{Code: CodeNotFound, Message: "no such webhook delivery", err: err}
-	}
-	return err
+	edge.WriteJSON(w, http.StatusAccepted, DeliveryOf(*d))
 }

@@ -62,7 +62,7 @@ func TestCapturePageInChromium(t *testing.T) {
 	s := startServer(t, "", "", nil)
 	key := s.newTenant("browser")
 	// No fixture shows a blink: this tenant requires the other three.
-	s.setChallenges(key, "2fa-smile", "2fa-left", "2fa-right")
+	s.setChallenges(key, "smile", "turn_left", "turn_right")
 
 	smile := stillPNG(t, "smile", false, "faces", "bbt", "amy", "amy2.png")
 	right := stillPNG(t, "right", false, "faces", "bbt", "amy", "amy1.png")

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,16 @@ func (s *server) configure(key string, settings map[string]any) string {
 	return id
 }
 
+// publicKey is the integration's public key, as GET /v1/integration shows it.
+func (s *server) publicKey(key string) string {
+	r := s.do(s.request("GET", "/v1/integration", key, nil, ""))
+	pk, _ := r.Body["public_key"].(string)
+	if pk == "" {
+		s.t.Fatalf("integration: %v", r.Body)
+	}
+	return pk
+}
+
 // setChallenges narrows an integration's required capture challenges.
 func (s *server) setChallenges(key string, challenges ...string) string {
 	return s.configure(key, map[string]any{"required_challenges": challenges})
@@ -82,6 +93,9 @@ func (s *server) webhookSecret(key string) []byte {
 	return secret
 }
 
+// The seed's documented flow, as a vendor client runs it under default
+// settings: get-2fa-url, store the four stills (smile, eyeblink, left,
+// right) against newFace._id, receive images_stored, verify-2fa.
 func TestIdentityGramFlow(t *testing.T) {
 	s := startServer(t, "", "", func(c *config.Server) {
 		c.WebhookAllowPrivate = true // the receiver below is on loopback
@@ -100,8 +114,7 @@ func TestIdentityGramFlow(t *testing.T) {
 	if r := s.do(s.request("PUT", "/v1/webhooks", key, bytes.NewReader(put), "application/json")); r.Status != 200 {
 		t.Fatalf("configure webhook: %d %v", r.Status, r.Body)
 	}
-	// No fixture shows a blink, so this tenant asks for the other three.
-	intID := s.setChallenges(key, "2fa-smile", "2fa-left", "2fa-right")
+	intID := s.configure(key, map[string]any{}) // default policy: all four challenges
 	tok := s.bearer(key)
 	post := func(path string, body any, bearer string) reply {
 		b, _ := json.Marshal(body)
@@ -111,15 +124,26 @@ func TestIdentityGramFlow(t *testing.T) {
 		}
 		return s.do(req)
 	}
+	nest := func(what string, r reply, status int, msg string) {
+		t.Helper()
+		if r.Status != status || r.Body["statusCode"] != float64(status) || r.Body["message"] != msg {
+			t.Fatalf("%s: %d %v, want %d %q", what, r.Status, r.Body, status, msg)
+		}
+	}
 
-	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, "forged.jwt.token"); r.Status != 401 || r.Body["statusCode"] != float64(401) {
-		t.Fatalf("bad token: %d %v", r.Status, r.Body)
+	nest("bad token", post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, "forged.jwt.token"), 401, "Unauthorized")
+	r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID}, tok)
+	nest("missing uniqueIdentifier", r, 400, "integrationId and uniqueIdentifier are required")
+	if r.Body["error"] != "Bad Request" {
+		t.Fatalf("error field: %v", r.Body)
 	}
-	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID}, tok); r.Status != 400 || r.Body["error"] != "Bad Request" ||
-		r.Body["statusCode"] != float64(400) || r.Body["message"] != "integrationId and uniqueIdentifier are required" {
-		t.Fatalf("missing uniqueIdentifier: %d %v", r.Status, r.Body)
-	}
-	r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, tok)
+	nest("foreign integration", post("/v2/verification/get-2fa-url", map[string]string{"integrationId": "642bbcd107fb985259ac6e66", "uniqueIdentifier": "x"}, tok), 404, "Integration not found")
+	nest("unknown route", post("/v2/verification/nope", map[string]string{}, tok), 404, "Cannot POST /v2/verification/nope")
+
+	// The documented request, url-encoded as some clients send it.
+	form := s.request("POST", "/v2/verification/get-2fa-url", "", strings.NewReader("integrationId="+intID+"&uniqueIdentifier=amy"), "application/x-www-form-urlencoded")
+	form.Header.Set("Authorization", "Bearer "+tok)
+	r = s.do(form)
 	data, _ := r.Body["data"].(map[string]any)
 	nf, _ := data["newFace"].(map[string]any)
 	if r.Status != 200 || r.Body["message"] != "Face registration URL generated successfully" || data["success"] != true ||
@@ -132,46 +156,52 @@ func TestIdentityGramFlow(t *testing.T) {
 	faceRef := nf["_id"].(string)
 
 	amy := func(mirror bool, n string) []byte { return testenv.CameraFrame(t, mirror, "faces", "bbt", "amy", n) }
+	stills := map[string][][]byte{"smile": {amy(false, "amy2.png")}, "eyeblink": {amy(false, "amy4.png")},
+		"left": {amy(true, "amy1.png")}, "right": {amy(false, "amy1.png")}}
 	// Verifying before registration: not enrolled.
-	if r := s.igRequest("/v2/verification/verify-2fa", tok, map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"},
-		map[string][][]byte{"image": {amy(false, "amy5.png")}}); r.Status != 404 || r.Body["message"] != "Face not enrolled for this user" {
-		t.Fatalf("verify before registration: %d %v", r.Status, r.Body)
+	nest("verify before registration", s.igRequest("/v2/verification/verify-2fa", tok, map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"},
+		map[string][][]byte{"image": {amy(false, "amy5.png")}}), 404, "Face not enrolled for this user")
+	nest("unknown face", s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": "face_nobody"}, stills), 400, "Face not found")
+	// Two bad stills are both named.
+	bad := map[string][][]byte{"smile": stills["smile"], "eyeblink": {testenv.CameraFrame(t, false, "liveness", "spoof", "minivision_F1_print.jpg")},
+		"left": stills["left"], "right": {testenv.CameraFrame(t, false, "faces", "bbt", "penny", "penny3.png")}}
+	br := s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": faceRef}, bad)
+	if msg, _ := br.Body["message"].(string); br.Status != 400 || !strings.Contains(msg, "2fa-eyeblink: Photo or screen detected") || !strings.Contains(msg, "2fa-right: Not the same person") {
+		t.Fatalf("two bad stills: %d %v", br.Status, br.Body)
 	}
-	// Store the captures through the API; a right turn offered as the left
-	// one is refused.
-	bad := s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": faceRef},
-		map[string][][]byte{"smile": {amy(false, "amy2.png")}, "left": {amy(false, "amy1.png")}, "right": {amy(false, "amy1.png")}})
-	if bad.Status != 400 || !strings.Contains(bad.Body["message"].(string), "2fa-left") {
-		t.Fatalf("wrong-side left image: %d %v", bad.Status, bad.Body)
-	}
-	ok := s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": faceRef},
-		map[string][][]byte{"smile": {amy(false, "amy2.png")}, "left": {amy(true, "amy1.png")}, "right": {amy(false, "amy1.png")}})
+	ok := s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": faceRef}, stills)
 	okData, _ := ok.Body["data"].(map[string]any)
-	if ok.Status != 200 || okData["success"] != true {
+	if ok.Status != 200 || okData["success"] != true || ok.Body["message"] != "Images stored successfully" {
 		t.Fatalf("store-images: %d %v", ok.Status, ok.Body)
 	}
 	// The images_stored webhook arrives, signed, in the vendor's shape.
 	select {
 	case req := <-hooks:
 		body := <-bodies
-		var ev struct {
-			Result struct {
-				ID, IntegrationID, FaceID string
-				Images                    []struct{ URL, Type, ID string }
-				Enabled                   bool
-			}
-			Status, Timestamp string
-		}
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Fatal(err)
-		}
 		var raw map[string]map[string]any
 		json.Unmarshal(body, &raw)
-		if ev.Status != "images_stored" || raw["result"]["_id"] != faceRef || raw["result"]["integrationId"] != intID ||
-			raw["result"]["faceId"] != "amy" || raw["result"]["enabled"] != true || len(raw["result"]["images"].([]any)) != 3 || ev.Timestamp == "" {
+		var top map[string]any
+		json.Unmarshal(body, &top)
+		images, _ := raw["result"]["images"].([]any)
+		if top["status"] != "images_stored" || raw["result"]["_id"] != faceRef || raw["result"]["integrationId"] != intID ||
+			raw["result"]["faceId"] != "amy" || raw["result"]["enabled"] != true || len(images) != 4 {
 			t.Fatalf("webhook body: %s", body)
 		}
-		if req.Header.Get("User-Agent") != "Visage/1.0" || req.Header.Get("X-Visage-Delivery") == "" || req.Header.Get("X-Visage-Signature") == "" {
+		if ts, _ := top["timestamp"].(string); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(ts) {
+			t.Fatalf("timestamp %q is not the seed's form", ts)
+		}
+		types := map[string]bool{}
+		for _, im := range images {
+			m := im.(map[string]any)
+			types[m["type"].(string)] = true
+			if u := m["url"].(string); !regexp.MustCompile(`^verification/face_[0-9a-z]+/2fa-(smile|eyeblink|left|right)/img_[0-9a-z]+\.jpg$`).MatchString(u) {
+				t.Fatalf("image url %q is not the seed's relative form", u)
+			}
+		}
+		if len(types) != 4 {
+			t.Fatalf("image types %v", types)
+		}
+		if req.Header.Get("User-Agent") != "Visage-IdentityGram/1.0" || req.Header.Get("X-Visage-Delivery") == "" || req.Header.Get("X-Visage-Signature") == "" {
 			t.Fatalf("webhook headers: %v", req.Header)
 		}
 		secret := s.webhookSecret(key)
@@ -182,12 +212,13 @@ func TestIdentityGramFlow(t *testing.T) {
 		t.Fatal("no images_stored webhook")
 	}
 	// A second link for a registered face: success false with the face.
-	again := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"}, tok)
+	again := post("/v2/verification/get-2fa-url", map[string]string{"publicKey": s.publicKey(key), "uniqueIdentifier": "amy"}, tok)
 	ad, _ := again.Body["data"].(map[string]any)
 	af, _ := ad["face"].(map[string]any)
-	if ad["success"] != false || again.Body["message"] != "Face already registered" || len(af["images"].([]any)) != 3 {
+	if ad["success"] != false || again.Body["message"] != "Face already registered" || len(af["images"].([]any)) != 4 {
 		t.Fatalf("already registered: %v", again.Body)
 	}
+	nest("store again", s.igRequest("/v2/verification/store-images", tok, map[string]string{"faceId": faceRef}, stills), 400, "Face already registered")
 	v := s.igRequest("/v2/verification/verify-2fa", tok, map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"},
 		map[string][][]byte{"image": {amy(false, "amy5.png")}})
 	vd, _ := v.Body["data"].(map[string]any)
@@ -197,21 +228,27 @@ func TestIdentityGramFlow(t *testing.T) {
 	other := s.igRequest("/v2/verification/verify-2fa", tok, map[string]string{"integrationId": intID, "uniqueIdentifier": "amy"},
 		map[string][][]byte{"image": {testenv.CameraFrame(t, false, "faces", "bbt", "penny", "penny5.png")}})
 	od, _ := other.Body["data"].(map[string]any)
-	if other.Status != 200 || od["verified"] != false || od["similarity"].(float64) >= 70 {
+	if other.Status != 200 || od["verified"] != false || od["similarity"].(float64) >= 70 || other.Body["message"] != "Face verification failed" {
 		t.Fatalf("verify penny as amy: %d %v", other.Status, other.Body)
 	}
-	// publicKey works in place of integrationId; another tenant's id does not.
-	if r := post("/v2/verification/get-2fa-url", map[string]string{"integrationId": "int_someone_else", "uniqueIdentifier": "x"}, tok); r.Status != 401 {
-		t.Fatalf("foreign integrationId: %d %v", r.Status, r.Body)
-	}
-	// The stored images are served to the integration that owns them.
+	// The relative image URL, prefixed with the server's base URL, fetches
+	// the image for the integration that owns it (and nobody else).
 	img := af["images"].([]any)[0].(map[string]any)
-	url := img["url"].(string)
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("x-api-key", key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
-		t.Fatalf("image %s: %v %v", url, err, res)
+	url := s.base + "/" + img["url"].(string)
+	get := func(key string) *http.Response {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("x-api-key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
 	}
-	res.Body.Close()
+	if res := get(key); res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("image %s: %v", url, res.Status)
+	}
+	if res := get(s.newTenant("other")); res.StatusCode != 404 {
+		t.Fatalf("another tenant fetched %s: %v", url, res.Status)
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/visagehq/visage/internal/api"
+	"github.com/visagehq/visage/internal/api/compat/identitygram"
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/face"
@@ -108,10 +110,12 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	s.hooks = webhook.NewWorker(s.st, webhook.StoreSecrets(s.st, s.Tenant.OpenSecrets), hookOpts)
 	s.Webhooks = webhook.NewService(s.st, hookOpts.Guard, s.hooks.Notify)
 	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
+	metrics := edge.NewMetrics()
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
-		PublicURL: c.PublicURL, CaptureTTL: time.Duration(c.CaptureTTL) * time.Second, Events: outbox{s.hooks}})
+		PublicURL: c.PublicURL, CaptureTTL: time.Duration(c.CaptureTTL) * time.Second,
+		Events: outbox{w: s.hooks, encoders: Encoders}, Metrics: api.NewServiceMetrics(metrics)})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
-		Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
+		Metrics: metrics, Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -228,17 +232,45 @@ func RedactURL(s string) string {
 	return s
 }
 
-// outbox feeds the face service's events to the webhook outbox: rows in
-// the event's own transaction, then a nudge to the worker after commit.
-type outbox struct{ w *webhook.Worker }
+// Encoder turns a domain event into one surface's webhook (event name and
+// exact body); ok is false for events that surface does not speak.
+type Encoder struct {
+	UserAgent string
+	Encode    func(ev faceauth.Event) (event string, body []byte, ok bool, err error)
+}
 
-func (o outbox) Enqueue(ctx context.Context, tx store.Tx, integrationID, event string, payload any) error {
+// Encoders are the surfaces that notify integrations, each in its own
+// words. Identity Gram's images_stored is the face-registration webhook.
+var Encoders = []Encoder{
+	{UserAgent: identitygram.UserAgent, Encode: identitygram.Encode},
+}
+
+// outbox feeds the services' events to the webhook outbox: each surface's
+// encoding, rows in the event's own transaction, then a nudge to the
+// worker after commit.
+type outbox struct {
+	w        *webhook.Worker
+	encoders []Encoder
+}
+
+func (o outbox) Enqueue(ctx context.Context, tx store.Tx, integrationID string, ev faceauth.Event) error {
 	in, err := tx.GetIntegration(ctx, integrationID)
 	if err != nil {
 		return err
 	}
-	_, err = webhook.Enqueue(ctx, tx, in, event, payload)
-	return err
+	for _, enc := range o.encoders {
+		event, body, ok, err := enc.Encode(ev)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if _, err := webhook.EnqueueMessage(ctx, tx, in, webhook.Message{Event: event, Body: body, UserAgent: enc.UserAgent}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o outbox) Committed() { o.w.Notify() }

@@ -185,21 +185,55 @@ func (e *Engine) analyzeFace(img *imageio.Image, d Detection, opt Options) (Face
 	return f, nil
 }
 
-// One returns the single face in an image, or ErrNoFace / ErrMultipleFaces.
-// Faces much smaller than the largest (background people) are ignored, so
-// a selfie taken in a street still counts as one face.
-func One(faces []Face) (Face, error) {
-	if len(faces) == 0 {
-		return Face{}, ErrNoFace
+// AnalyzeOne detects the faces of an image, picks the single subject
+// (OneDetection) and runs the selected stages on that face only: one
+// landmark pass, one embedding, under whatever concurrency bound the
+// caller holds for the whole call. ErrNoFace / ErrMultipleFaces when the
+// image does not show exactly one face.
+func (e *Engine) AnalyzeOne(ctx context.Context, img *imageio.Image, opt Options) (Face, error) {
+	dets, err := e.Detect(ctx, img)
+	if err != nil {
+		return Face{}, err
+	}
+	d, err := OneDetection(dets)
+	if err != nil {
+		return Face{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Face{}, err
+	}
+	return e.analyzeFace(img, d, opt)
+}
+
+// OneDetection returns the single subject among detections (most
+// prominent first, as Detect returns them), or ErrNoFace /
+// ErrMultipleFaces. Faces much smaller than the largest (background
+// people) are ignored, so a selfie taken in a street still counts as one
+// face.
+func OneDetection(dets []Detection) (Detection, error) {
+	if len(dets) == 0 {
+		return Detection{}, ErrNoFace
 	}
 	n := 1
-	for _, f := range faces[1:] {
-		if f.Box.W() >= 0.5*faces[0].Box.W() {
+	for _, d := range dets[1:] {
+		if d.Box.W() >= 0.5*dets[0].Box.W() {
 			n++
 		}
 	}
 	if n > 1 {
-		return Face{}, fmt.Errorf("%w: %d faces of similar size", ErrMultipleFaces, n)
+		return Detection{}, fmt.Errorf("%w: %d faces of similar size", ErrMultipleFaces, n)
+	}
+	return dets[0], nil
+}
+
+// One is OneDetection over analysed faces.
+func One(faces []Face) (Face, error) {
+	dets := make([]Detection, len(faces))
+	for i, f := range faces {
+		dets[i] = f.Detection
+	}
+	if _, err := OneDetection(dets); err != nil {
+		return Face{}, err
 	}
 	return faces[0], nil
 }

@@ -16,25 +16,6 @@ import (
 	"github.com/visagehq/visage/internal/store"
 )
 
-// Capture-session errors.
-var (
-	ErrCaptureNotFound = errors.New("capture session not found")
-	ErrCaptureExpired  = errors.New("capture session expired")
-	ErrCaptureClosed   = errors.New("capture session already finished")
-)
-
-// Events receives domain events inside the transaction of the state change
-// that causes them (the webhook outbox), so neither is lost without the
-// other.
-type Events interface {
-	Enqueue(ctx context.Context, tx store.Tx, integrationID, event string, payload any) error
-	// Committed is called after a transaction that enqueued events commits.
-	Committed()
-}
-
-// Event names.
-const EventImagesStored = "images_stored"
-
 // Limits of one capture session: enough for a slow, careful person at
 // three frames a second, small enough that a script cannot grind the
 // liveness checks.
@@ -62,12 +43,28 @@ type TwoFAStart struct {
 	Registered bool // the face already has images: no new session
 }
 
+// StartOptions tune Start2FA.
+type StartOptions struct {
+	// TTL is the link's lifetime (default: the service's capture TTL).
+	TTL time.Duration
+	// Enabled is the new face's state before registration; either way it
+	// can neither verify nor match until it has a template, and completing
+	// the registration enables it.
+	Enabled bool
+}
+
 // Start2FA gets or creates the (image-less) face of a client's user and
 // opens a capture session for it, returning the hosted page URL.
-func (s *Service) Start2FA(ctx context.Context, t Tenant, uniqueID string, ttl time.Duration) (*TwoFAStart, error) {
+func (s *Service) Start2FA(ctx context.Context, t Tenant, uniqueID string, opt StartOptions) (*TwoFAStart, error) {
+	st, err := s.start2FA(ctx, s.resolve(t), uniqueID, opt)
+	return st, classified(err)
+}
+
+func (s *Service) start2FA(ctx context.Context, t Tenant, uniqueID string, opt StartOptions) (*TwoFAStart, error) {
 	if err := ValidateFaceID(uniqueID); err != nil {
 		return nil, err
 	}
+	ttl := opt.TTL
 	if ttl <= 0 {
 		ttl = s.captureTTL
 	}
@@ -76,9 +73,7 @@ func (s *Service) Start2FA(ctx context.Context, t Tenant, uniqueID string, ttl t
 	}
 	f, err := s.st.GetFaceByFaceID(ctx, t.ID, uniqueID)
 	if errors.Is(err, store.ErrNotFound) {
-		// Enabled from the start, as Identity Gram shows a new face: with no
-		// template it can neither verify nor match until registration ends.
-		f = &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: uniqueID, Enabled: true}
+		f = &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: uniqueID, Enabled: opt.Enabled}
 		if err = s.st.CreateFace(ctx, f); errors.Is(err, store.ErrConflict) {
 			f, err = s.st.GetFaceByFaceID(ctx, t.ID, uniqueID) // created concurrently
 		}
@@ -214,6 +209,11 @@ func (l *loaded) expired(now time.Time) bool {
 
 // State describes a session for the hosted page.
 func (s *Service) State(ctx context.Context, token string) (*CaptureState, error) {
+	st, err := s.state(ctx, token)
+	return st, classified(err)
+}
+
+func (s *Service) state(ctx context.Context, token string) (*CaptureState, error) {
 	l, err := s.loadSession(ctx, token)
 	if err != nil {
 		return nil, err
@@ -266,6 +266,11 @@ func (s *Service) callbackURL(ctx context.Context, in *store.Integration, sess *
 
 // Frame analyses one camera frame for the session's current challenge.
 func (s *Service) Frame(ctx context.Context, token string, challenge Challenge, nonce string, jpeg []byte) (*FrameResult, error) {
+	res, err := s.frame(ctx, token, challenge, nonce, jpeg)
+	return res, classified(err)
+}
+
+func (s *Service) frame(ctx context.Context, token string, challenge Challenge, nonce string, jpeg []byte) (*FrameResult, error) {
 	l, err := s.loadSession(ctx, token)
 	if err != nil {
 		return nil, err
@@ -284,7 +289,7 @@ func (s *Service) Frame(ctx context.Context, token string, challenge Challenge, 
 	if err != nil {
 		return nil, err
 	}
-	t := Tenant{ID: in.ID, Policy: in.Policy}
+	t := s.resolve(TenantOf(in))
 	obs, err := s.observe(ctx, jpeg)
 	if err != nil {
 		return nil, err
@@ -301,25 +306,16 @@ type observation struct {
 }
 
 func (s *Service) observe(ctx context.Context, data []byte) (*observation, error) {
-	img, faces, err := s.analyze(ctx, data, face.Options{Quality: true, Liveness: true, Attributes: true})
-	if err != nil {
-		return nil, &ImageError{Name: "frame", Err: err}
-	}
-	o := &observation{img: data, w: img.W, h: img.H}
-	f, err := face.One(faces)
+	p, err := s.oneFace(ctx, data, true)
 	switch {
 	case errors.Is(err, face.ErrNoFace):
-		o.feedback = FeedbackNoFace
-		return o, nil
+		return &observation{img: data, feedback: FeedbackNoFace}, nil
+	case errors.Is(err, face.ErrMultipleFaces):
+		return &observation{img: data, feedback: FeedbackMultipleFaces}, nil
 	case err != nil:
-		o.feedback = FeedbackMultipleFaces
-		return o, nil
+		return nil, &ImageError{Name: "frame", Err: err}
 	}
-	if err := s.embed(ctx, img, &f); err != nil {
-		return nil, err
-	}
-	o.face = &f
-	return o, nil
+	return &observation{img: data, w: p.img.W, h: p.img.H, face: &p.face}, nil
 }
 
 // SetPublicURL sets the base URL when it is only known once the listener

@@ -45,7 +45,8 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 		return nil, errRegistered
 	}
 	comp := &completion{faceID: f.FaceID}
-	images := make([]map[string]any, 0, len(l.order))
+	ev := FaceRegistered{FaceRef: f.ID, IntegrationID: in.ID, FaceID: f.FaceID, Enabled: true,
+		Liveness: store.LivenessActive, At: time.Now().UTC()}
 	for _, c := range l.order {
 		st := l.prog.Steps[c]
 		img := store.FaceImage{ID: st.ImageID, FaceRef: f.ID, IntegrationID: in.ID, Challenge: string(c),
@@ -53,8 +54,7 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 		if err := tx.AddFaceImage(ctx, &img); err != nil {
 			return nil, err
 		}
-		images = append(images, map[string]any{"_id": img.ID, "type": string(c),
-			"url": s.ImageURL(f.FaceID, img.ID)})
+		ev.Images = append(ev.Images, RegisteredImage{ID: img.ID, Challenge: c})
 	}
 	for _, c := range s.templateCaptures(l) {
 		emb, err := s.captured(l, c)
@@ -71,7 +71,7 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 		comp.tpls = append(comp.tpls, t)
 		comp.vecs = append(comp.vecs, emb.Vector)
 	}
-	f.Enabled = true
+	f.Enabled, f.Liveness = true, store.LivenessActive
 	if err := tx.UpdateFace(ctx, f); err != nil {
 		return nil, err
 	}
@@ -82,17 +82,11 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 	if comp.version, err = tx.BumpIndexVersion(ctx, in.ID); err != nil {
 		return nil, err
 	}
-	if s.events != nil {
-		payload := map[string]any{
-			"result":    map[string]any{"_id": f.ID, "integrationId": in.ID, "faceId": f.FaceID, "images": images, "enabled": true},
-			"status":    EventImagesStored,
-			"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
-		}
-		if err := s.events.Enqueue(ctx, tx, in.ID, EventImagesStored, payload); err != nil {
-			return nil, fmt.Errorf("queue %s event: %w", EventImagesStored, err)
-		}
+	if err := s.events.Enqueue(ctx, tx, in.ID, ev); err != nil {
+		return nil, fmt.Errorf("queue %s event: %w", ev.EventName(), err)
 	}
 	s.log.InfoContext(ctx, "face 2FA registered", "integration", in.ID, "face", f.ID, "templates", len(comp.tpls))
+	s.metrics.Enrolment(in.ID, store.LivenessActive)
 	return comp, nil
 }
 
@@ -112,7 +106,7 @@ func (s *Service) supersede(ctx context.Context, tx store.Tx, done *store.Captur
 		if l, err := decodeSession(o); err == nil {
 			keys = append(keys, l.blobKeys()...)
 		}
-		o.Status, o.Reason = CaptureFailed, "superseded"
+		o.Status, o.Reason = CaptureFailed, ReasonSuperseded
 		if err := tx.UpdateCaptureSession(ctx, o); err != nil {
 			return nil, err
 		}
@@ -142,105 +136,6 @@ func (s *Service) templateCaptures(l *loaded) []Challenge {
 func (s *Service) indexCompleted(integrationID string, c *completion) {
 	s.indexAdd(integrationID, c.faceID, c.tpls, c.vecs)
 	s.indexApplied(integrationID, c.version)
-}
-
-// ChallengeError says which challenge a set of uploaded images failed.
-type ChallengeError struct {
-	Challenge Challenge
-	Feedback  string
-}
-
-func (e *ChallengeError) Error() string {
-	return fmt.Sprintf("%s not met: %s", e.Challenge, feedbackText[e.Feedback])
-}
-
-// ErrChallengeNotMet is wrapped by ChallengeError.
-var ErrChallengeNotMet = errors.New("liveness challenge not met")
-
-func (e *ChallengeError) Unwrap() error { return ErrChallengeNotMet }
-
-// StoreImages registers a face from images the client captured itself,
-// held to exactly the checks of the hosted page: each challenge's images
-// go through the same per-frame logic in order (several eyeblink frames
-// can show open → closed → open). faceRef is the face's internal id (the
-// Identity Gram "newFace._id") or, failing that, the client's face id.
-func (s *Service) StoreImages(ctx context.Context, t Tenant, faceRef string, imgs map[Challenge][]Image) (*FaceView, error) {
-	f, err := s.st.GetFace(ctx, t.ID, faceRef)
-	if errors.Is(err, store.ErrNotFound) {
-		f, err = s.getFace(ctx, t.ID, faceRef)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if v, err := s.view(ctx, t.ID, f); err != nil {
-		return nil, err
-	} else if len(v.Images) > 0 {
-		return nil, fmt.Errorf("%w: %q", ErrAlreadyEnrolled, f.FaceID)
-	}
-	order := requiredChallenges(t.Policy)
-	for _, c := range order {
-		if len(imgs[c]) == 0 {
-			return nil, fmt.Errorf("%w: an image for %s is required", ErrInvalidInput, c)
-		}
-	}
-	in, err := s.st.GetIntegration(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.newSession(ctx, t, f, 10*time.Minute)
-	if err != nil {
-		return nil, err
-	}
-	l, err := decodeSession(sess)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range l.order {
-		if err := s.feedChallenge(ctx, t, in, sess.ID, c, imgs[c]); err != nil {
-			s.abandon(ctx, sess.ID)
-			return nil, err
-		}
-	}
-	return s.GetFace(ctx, t.ID, f.FaceID) // re-read: completion enabled it
-
-}
-
-// feedChallenge runs a challenge's images through the frame logic.
-func (s *Service) feedChallenge(ctx context.Context, t Tenant, in *store.Integration, token string, c Challenge, imgs []Image) error {
-	last := ""
-	for i, im := range imgs {
-		o, err := s.observe(ctx, im.Data)
-		if err != nil {
-			var ie *ImageError
-			if errors.As(err, &ie) {
-				ie.Index, ie.Name = i, string(c)
-			}
-			return err
-		}
-		res, err := s.applyFrame(ctx, t, in, token, c, o)
-		if err != nil {
-			return err
-		}
-		if res.Met {
-			return nil
-		}
-		if res.Status == CaptureFailed {
-			if res.Reason == "already_registered" {
-				return fmt.Errorf("%w: registered by another session meanwhile", ErrAlreadyEnrolled)
-			}
-			return &ChallengeError{Challenge: c, Feedback: res.Reason}
-		}
-		last = res.Feedback
-	}
-	return &ChallengeError{Challenge: c, Feedback: last}
-}
-
-// abandon fails an API-driven session whose images were refused, removing
-// the captures it kept.
-func (s *Service) abandon(ctx context.Context, token string) {
-	if err := s.closeSession(ctx, token, CaptureFailed, "images_refused"); err != nil {
-		s.log.ErrorContext(ctx, "abandon capture session", "session", token[:min(len(token), 12)]+"…", "err", err)
-	}
 }
 
 // closeSession ends an in-progress session with status and reason and

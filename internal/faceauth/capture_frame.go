@@ -12,6 +12,7 @@ import (
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -113,7 +114,7 @@ func (s *Service) step(ctx context.Context, tx store.Tx, t Tenant, in *store.Int
 	case st == nil || st.Met:
 		res.Feedback = FeedbackMet // a late duplicate frame for a finished step
 	case l.sess.Frames > maxFramesPerSession:
-		fail("too_many_frames")
+		fail(ReasonTooManyFrames)
 	case o.face == nil:
 		res.Feedback = o.feedback
 	default:
@@ -146,10 +147,17 @@ func (s *Service) step(ctx context.Context, tx store.Tx, t Tenant, in *store.Int
 		}
 	}
 	if res.Met && l.current() == len(l.order) {
+		if dup, err := s.capturedDuplicate(ctx, t, l); err != nil {
+			return err
+		} else if dup {
+			fail(ReasonDuplicate)
+			res.Message = feedbackText[res.Feedback]
+			return nil
+		}
 		comp, err := s.complete(ctx, tx, in, l)
 		switch {
 		case errors.Is(err, errRegistered):
-			fail("already_registered")
+			fail(ReasonRegistered)
 		case err != nil:
 			return err
 		default:
@@ -248,6 +256,31 @@ func (s *Service) sameAsCaptured(l *loaded, t Tenant, e *face.Embedding) (bool, 
 		}
 	}
 	return true, nil
+}
+
+// capturedDuplicate reports, when the policy asks, whether the session's
+// captures show a face already enrolled under another face id.
+func (s *Service) capturedDuplicate(ctx context.Context, t Tenant, l *loaded) (bool, error) {
+	if !t.Policy.CheckDuplicates {
+		return false, nil
+	}
+	f, err := s.st.GetFace(ctx, t.ID, l.sess.FaceRef)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range s.templateCaptures(l) {
+		emb, err := s.captured(l, c)
+		if err != nil {
+			return false, err
+		}
+		if err := s.checkDuplicate(ctx, t, f.FaceID, []*probe{{face: face.Face{Embedding: emb}}}); err != nil {
+			if fault.Is(err, fault.Duplicate) {
+				return true, nil
+			}
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 func (s *Service) dropBlob(ctx context.Context, key string) {

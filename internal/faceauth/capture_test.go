@@ -12,6 +12,7 @@ import (
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/crypto"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/testenv"
 )
@@ -26,14 +27,14 @@ var (
 type recorder struct {
 	mu     sync.Mutex
 	events []string
-	last   any
+	last   Event
 }
 
-func (r *recorder) Enqueue(ctx context.Context, tx store.Tx, integrationID, event string, payload any) error {
+func (r *recorder) Enqueue(ctx context.Context, tx store.Tx, integrationID string, ev Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.events = append(r.events, event)
-	r.last = payload
+	r.events = append(r.events, ev.EventName())
+	r.last = ev
 	return nil
 }
 
@@ -104,7 +105,7 @@ func framesFor(t *testing.T) map[Challenge][]byte {
 func TestHostedCaptureCompletes(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()
-	start, err := fx.svc.Start2FA(ctx, fx.tenant, "amy-farrah", 0)
+	start, err := fx.svc.Start2FA(ctx, fx.tenant, "amy-farrah", StartOptions{})
 	if err != nil || start.Registered || start.URL != "https://visage.test/capture/"+start.Token {
 		t.Fatalf("start: %+v %v", start, err)
 	}
@@ -150,8 +151,14 @@ func TestHostedCaptureCompletes(t *testing.T) {
 	if err != nil || !v.Enabled || len(v.Images) != 3 || v.Templates != 1 {
 		t.Fatalf("face after capture: %+v %v", v, err)
 	}
-	if len(fx.events.events) != 1 || fx.events.events[0] != EventImagesStored {
+	if len(fx.events.events) != 1 || fx.events.events[0] != EventFaceRegistered {
 		t.Fatalf("events: %v", fx.events.events)
+	}
+	if ev := fx.events.last.(FaceRegistered); ev.FaceID != "amy-farrah" || len(ev.Images) != 3 || ev.Liveness != store.LivenessActive {
+		t.Fatalf("event %+v", ev)
+	}
+	if v.Liveness != store.LivenessActive {
+		t.Fatalf("face liveness %q, want active", v.Liveness)
 	}
 	// The registered face verifies the same person and not another.
 	ok, err := fx.svc.Verify(ctx, fx.tenant, "amy-farrah", Image{Data: frame(t, false, "faces", "bbt", "amy", "amy5.png")})
@@ -163,7 +170,7 @@ func TestHostedCaptureCompletes(t *testing.T) {
 		t.Fatalf("verify penny as amy: %+v %v", no, err)
 	}
 	// A second link for a registered face is refused.
-	again, err := fx.svc.Start2FA(ctx, fx.tenant, "amy-farrah", 0)
+	again, err := fx.svc.Start2FA(ctx, fx.tenant, "amy-farrah", StartOptions{})
 	if err != nil || !again.Registered {
 		t.Fatalf("second start: %+v %v", again, err)
 	}
@@ -174,8 +181,8 @@ func TestHostedCaptureCompletes(t *testing.T) {
 func TestLeftoverLinkCannotRegisterAgain(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()
-	first, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", 0)
-	second, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", 0)
+	first, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", StartOptions{})
+	second, _ := fx.svc.Start2FA(ctx, fx.tenant, "victim", StartOptions{})
 	if first.Token == second.Token {
 		t.Fatal("two links share a token")
 	}
@@ -199,7 +206,7 @@ func TestLeftoverLinkCannotRegisterAgain(t *testing.T) {
 		}
 	}
 	st2, _ = fx.svc.State(ctx, second.Token)
-	if st2.Status != CaptureFailed || st2.Reason != "superseded" {
+	if st2.Status != CaptureFailed || st2.Reason != ReasonSuperseded {
 		t.Fatalf("leftover link after registration: %+v", st2)
 	}
 	c1 := st2.Steps[1].Challenge
@@ -217,7 +224,7 @@ func TestLeftoverLinkCannotRegisterAgain(t *testing.T) {
 func TestCaptureRefusesSpoofsAndOtherPeople(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()
-	start, _ := fx.svc.Start2FA(ctx, fx.tenant, "u1", 0)
+	start, _ := fx.svc.Start2FA(ctx, fx.tenant, "u1", StartOptions{})
 	st, _ := fx.svc.State(ctx, start.Token)
 	first := st.Steps[0].Challenge
 	print := frame(t, false, "liveness", "spoof", "minivision_F1_print.jpg")
@@ -292,7 +299,7 @@ func TestBlinkNeedsOpenClosedOpen(t *testing.T) {
 		{open, true, FeedbackMet},         // reopened
 	}
 	for i, s := range seq {
-		met, fb := p.advance(ChallengeEyeBlink, s.f, &st)
+		met, fb := p.advance(ChallengeBlink, s.f, &st)
 		if met != s.met || fb != s.want {
 			t.Fatalf("frame %d: met %v %s, want %v %s", i, met, fb, s.met, s.want)
 		}
@@ -300,7 +307,7 @@ func TestBlinkNeedsOpenClosedOpen(t *testing.T) {
 	// Open eyes alone, however many frames, never pass.
 	st = stepState{}
 	for i := 0; i < 10; i++ {
-		if met, _ := p.advance(ChallengeEyeBlink, open, &st); met {
+		if met, _ := p.advance(ChallengeBlink, open, &st); met {
 			t.Fatal("blink met without closed eyes")
 		}
 	}
@@ -321,28 +328,81 @@ func hamiltonFaces(t *testing.T, fx *fixture) []face.Face {
 	return faces
 }
 
-func TestStoreImagesAPI(t *testing.T) {
-	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
+// Still images uploaded through the API (the vendor's store-images flow)
+// register under the default policy: each still must show one live,
+// usable face of the same person; the expression and turn are checked only
+// when the policy asks. Every failing image is named at once.
+func TestRegisterStills(t *testing.T) {
+	fx := newFixture(t) // default policy: all four challenges
 	ctx := context.Background()
-	start, _ := fx.svc.Start2FA(ctx, fx.tenant, "api-user", 0)
-	frames := framesFor(t)
-	imgs := map[Challenge][]Image{}
-	for c, f := range frames {
-		imgs[c] = []Image{{Data: f, Name: string(c)}}
+	start, err := fx.svc.Start2FA(ctx, fx.tenant, "api-user", StartOptions{Enabled: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Two right turns and no left turn: refused, nothing stored.
-	bad := map[Challenge][]Image{ChallengeSmile: imgs[ChallengeSmile], ChallengeRight: imgs[ChallengeRight], ChallengeLeft: imgs[ChallengeRight]}
-	_, err := fx.svc.StoreImages(ctx, fx.tenant, start.Face.ID, bad)
-	var ce *ChallengeError
-	if !errors.As(err, &ce) || ce.Challenge != ChallengeLeft || ce.Feedback != FeedbackTurnLeft {
-		t.Fatalf("wrong-side images: %v", err)
+	amy := func(name string, mirror bool) []byte { return frame(t, mirror, "faces", "bbt", "amy", name) }
+	stills := []Image{
+		{Data: amy("amy2.png", false), Name: "smile", Challenge: string(ChallengeSmile)},
+		{Data: amy("amy4.png", false), Name: "eyeblink", Challenge: string(ChallengeBlink)},
+		{Data: amy("amy1.png", true), Name: "left", Challenge: string(ChallengeLeft)},
+		{Data: amy("amy1.png", false), Name: "right", Challenge: string(ChallengeRight)},
+	}
+	// One image missing: refused, naming it.
+	_, err = fx.svc.RegisterStills(ctx, fx.tenant, "api-user", stills[:3])
+	if fe := fault.As(err); fe.Kind != fault.MissingField || len(fe.Problems) != 1 || fe.Problems[0].Name != string(ChallengeRight) {
+		t.Fatalf("missing image: %+v", fe)
+	}
+	// Two bad images (a print, another person): both named, nothing stored.
+	bad := append([]Image(nil), stills...)
+	bad[1].Data = frame(t, false, "liveness", "spoof", "minivision_F1_print.jpg")
+	bad[3].Data = frame(t, false, "faces", "bbt", "penny", "penny3.png")
+	_, err = fx.svc.RegisterStills(ctx, fx.tenant, "api-user", bad)
+	fe := fault.As(err)
+	if len(fe.Problems) != 2 || fe.Problems[0].Name != "eyeblink" || fe.Problems[1].Name != "right" {
+		t.Fatalf("two bad images: %+v", fe)
 	}
 	if v, _ := fx.svc.GetFace(ctx, fx.tenant.ID, "api-user"); len(v.Images) != 0 || v.Templates != 0 {
 		t.Fatalf("refused images left state behind: %+v", v)
 	}
-	v, err := fx.svc.StoreImages(ctx, fx.tenant, start.Face.ID, imgs)
-	if err != nil || len(v.Images) != 3 || !v.Enabled {
-		t.Fatalf("store images: %+v %v", v, err)
+	// The four stills, in any order, register and verify.
+	order := []Image{stills[3], stills[0], stills[2], stills[1]}
+	v, err := fx.svc.RegisterStills(ctx, fx.tenant, start.Face.FaceID, order)
+	if err != nil || len(v.Images) != 4 || !v.Enabled || v.Liveness != store.LivenessPassive || v.Templates < 1 {
+		t.Fatalf("register stills: %+v %v", v, err)
+	}
+	if ev, ok := fx.events.last.(FaceRegistered); !ok || len(ev.Images) != 4 || ev.Liveness != store.LivenessPassive {
+		t.Fatalf("event %+v", fx.events.last)
+	}
+	ok, err := fx.svc.Verify(ctx, fx.tenant, "api-user", Image{Data: amy("amy5.png", false)})
+	if err != nil || !ok.Verified {
+		t.Fatalf("verify after stills: %+v %v", ok, err)
+	}
+	if _, err := fx.svc.RegisterStills(ctx, fx.tenant, "api-user", stills); !fault.Is(err, fault.AlreadyEnrolled) {
+		t.Fatalf("second registration: %v", err)
+	}
+}
+
+// With StillChallenges the expression and turn must be shown: a left turn
+// sent as the right one is refused.
+func TestRegisterStillsChallenges(t *testing.T) {
+	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
+	fx.tenant.Policy.StillChallenges = true
+	ctx := context.Background()
+	if _, err := fx.svc.Start2FA(ctx, fx.tenant, "strict", StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	frames := framesFor(t)
+	imgs := []Image{
+		{Data: frames[ChallengeSmile], Name: "smile", Challenge: string(ChallengeSmile)},
+		{Data: frames[ChallengeLeft], Name: "left", Challenge: string(ChallengeLeft)},
+		{Data: frames[ChallengeLeft], Name: "right", Challenge: string(ChallengeRight)},
+	}
+	_, err := fx.svc.RegisterStills(ctx, fx.tenant, "strict", imgs)
+	if fe := fault.As(err); fe.Kind != fault.ChallengeNotMet || len(fe.Problems) != 1 || fe.Problems[0].Name != "right" {
+		t.Fatalf("wrong-side still: %+v", fe)
+	}
+	imgs[2].Data = frames[ChallengeRight]
+	if _, err := fx.svc.RegisterStills(ctx, fx.tenant, "strict", imgs); err != nil {
+		t.Fatalf("right stills: %v", err)
 	}
 }
 
@@ -353,7 +413,7 @@ func TestUnfinishedCapturesAreErased(t *testing.T) {
 	ctx := context.Background()
 	frames := framesFor(t)
 	keep := func(faceID string) (string, string) {
-		start, err := fx.svc.Start2FA(ctx, fx.tenant, faceID, time.Minute)
+		start, err := fx.svc.Start2FA(ctx, fx.tenant, faceID, StartOptions{TTL: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,17 +5,16 @@ import "time"
 // Challenge is an active-liveness capture step of face 2FA.
 type Challenge string
 
-// The four capture challenges, named as the Identity Gram API names image
-// types.
+// The four capture challenges. Left and right are the person's own.
 const (
-	ChallengeSmile    Challenge = "2fa-smile"
-	ChallengeEyeBlink Challenge = "2fa-eyeblink"
-	ChallengeLeft     Challenge = "2fa-left"
-	ChallengeRight    Challenge = "2fa-right"
+	ChallengeSmile Challenge = "smile"
+	ChallengeBlink Challenge = "blink"
+	ChallengeLeft  Challenge = "turn_left"
+	ChallengeRight Challenge = "turn_right"
 )
 
 // AllChallenges is the default required set.
-var AllChallenges = []Challenge{ChallengeSmile, ChallengeEyeBlink, ChallengeLeft, ChallengeRight}
+var AllChallenges = []Challenge{ChallengeSmile, ChallengeBlink, ChallengeLeft, ChallengeRight}
 
 // Feedback codes the capture page shows (stable; the page maps each to a
 // localisable text, the server also sends an English message).
@@ -40,6 +39,16 @@ const (
 	FeedbackExpired       = "expired"
 )
 
+// Reasons a capture session failed (CaptureState.Reason), beside the
+// feedback codes FeedbackSpoof, FeedbackMismatch and FeedbackExpired.
+const (
+	ReasonSuperseded    = "superseded"         // another session registered the face
+	ReasonRegistered    = "already_registered" // the face got images elsewhere first
+	ReasonTooManyFrames = "too_many_frames"
+	ReasonDuplicate     = "duplicate_face" // the face belongs to another face id
+	ReasonImagesRefused = "images_refused"
+)
+
 // Capture session statuses.
 const (
 	CaptureInProgress = "in_progress"
@@ -50,21 +59,21 @@ const (
 
 // CaptureStep is one challenge of a session, in the server's random order.
 type CaptureStep struct {
-	Challenge Challenge `json:"challenge"`
-	Done      bool      `json:"done"`
+	Challenge Challenge
+	Done      bool
 }
 
 // CaptureState is what the hosted page needs to drive a session:
 // GET /capture/{token}/state.
 type CaptureState struct {
-	Status      string        `json:"status"`  // in_progress, completed, failed, expired
-	Steps       []CaptureStep `json:"steps"`   // in the order the page must ask them
-	Current     int           `json:"current"` // index into Steps; len(Steps) when all done
-	Nonce       string        `json:"nonce"`   // echo with every frame; binds frames to this session's order
-	ExpiresAt   time.Time     `json:"expires_at"`
-	RedirectURL string        `json:"redirect_url,omitempty"` // integration callback, once completed or failed
-	Reason      string        `json:"reason,omitempty"`       // why it failed
-	Theme       Theme         `json:"theme"`
+	Status      string        // in_progress, completed, failed, expired
+	Steps       []CaptureStep // in the order the page must ask them
+	Current     int           // index into Steps; len(Steps) when all done
+	Nonce       string        // echo with every frame; binds frames to this session's order
+	ExpiresAt   time.Time
+	RedirectURL string // integration callback, once completed or failed
+	Reason      string // why it failed
+	Theme       Theme
 }
 
 // Theme is the integration's look for the hosted page.
@@ -80,13 +89,13 @@ type Theme struct {
 // FrameResult answers one frame: POST /capture/{token}/frame with fields
 // challenge, nonce and the JPEG in "frame".
 type FrameResult struct {
-	Challenge   Challenge     `json:"challenge"`
-	Met         bool          `json:"met"`      // this frame completed the challenge
-	Feedback    string        `json:"feedback"` // one of the Feedback* codes
-	Message     string        `json:"message"`
-	Status      string        `json:"status"` // session status after this frame
-	Steps       []CaptureStep `json:"steps"`
-	Current     int           `json:"current"`
-	RedirectURL string        `json:"redirect_url,omitempty"`
-	Reason      string        `json:"reason,omitempty"`
+	Challenge   Challenge
+	Met         bool   // this frame completed the challenge
+	Feedback    string // one of the Feedback* codes
+	Message     string
+	Status      string // session status after this frame
+	Steps       []CaptureStep
+	Current     int
+	RedirectURL string
+	Reason      string
 }

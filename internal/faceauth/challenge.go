@@ -99,10 +99,29 @@ func (p ChallengePolicy) advance(c Challenge, f face.Face, st *stepState) (met b
 			return true, FeedbackMet
 		}
 		return false, FeedbackTurnRight
-	case ChallengeEyeBlink:
+	case ChallengeBlink:
 		return p.blink(f, frontal, st)
 	}
 	return false, FeedbackFailed
+}
+
+// still checks what one still image can show of challenge c: a smile on a
+// frontal face, closed eyes, or the head turned to the asked side. It
+// returns "" when met, else the feedback code saying what is missing.
+func (p ChallengePolicy) still(c Challenge, f face.Face) string {
+	switch c {
+	case ChallengeBlink:
+		if f.EyesOpen == nil || *f.EyesOpen > p.EyesClosedMax {
+			return FeedbackBlinkNow
+		}
+		return ""
+	case ChallengeSmile, ChallengeLeft, ChallengeRight:
+		if met, fb := p.advance(c, f, &stepState{}); !met {
+			return fb
+		}
+		return ""
+	}
+	return FeedbackFailed
 }
 
 // blink needs open → closed → open across frames of a frontal face; a
@@ -155,4 +174,18 @@ var feedbackText = map[string]string{
 	FeedbackCompleted:     "All done: your face is registered",
 	FeedbackFailed:        "Face registration failed",
 	FeedbackExpired:       "This link has expired",
+	ReasonSuperseded:      "This link was replaced by a newer one: use the latest link you received",
+	ReasonRegistered:      "This face is already registered",
+	ReasonTooManyFrames:   "This took too long: open the link again to retry",
+	ReasonDuplicate:       "This face is already registered to another account",
+	ReasonImagesRefused:   "The images were not accepted",
+}
+
+// ReasonText is the sentence a person reads for a session's failure
+// reason (a feedback or Reason* code); never the code itself.
+func ReasonText(reason string) string {
+	if t, ok := feedbackText[reason]; ok {
+		return t
+	}
+	return feedbackText[FeedbackFailed]
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/search"
 	"github.com/visagehq/visage/internal/store"
@@ -21,6 +22,28 @@ import (
 type Tenant struct {
 	ID     string
 	Policy store.Policy
+}
+
+// TenantOf is the tenant of an integration.
+func TenantOf(in *store.Integration) Tenant { return Tenant{ID: in.ID, Policy: in.Policy} }
+
+// Effective is a policy with every threshold it leaves unset (zero) taken
+// from the model manifest, so swapping the embedding model moves the
+// defaults of every integration that never chose its own.
+func (s *Service) Effective(p store.Policy) store.Policy {
+	if p.MatchThreshold <= 0 {
+		p.MatchThreshold = float64(s.eng.MatchScore())
+	}
+	if p.LivenessThreshold <= 0 {
+		p.LivenessThreshold = float64(s.eng.LivenessThreshold())
+	}
+	return p
+}
+
+// resolve applies Effective to a caller's tenant.
+func (s *Service) resolve(t Tenant) Tenant {
+	t.Policy = s.Effective(t.Policy)
+	return t
 }
 
 // Image is one uploaded image and how it was captured.
@@ -42,25 +65,25 @@ type EnrolOptions struct {
 // MaxImagesPerRequest bounds one enrolment.
 const MaxImagesPerRequest = 10
 
-// FaceView is an enrolled face as the API shows it.
+// FaceView is an enrolled face.
 type FaceView struct {
-	ID        string          `json:"id"`
-	FaceID    string          `json:"face_id"`
-	Enabled   bool            `json:"enabled"`
-	Images    []ImageView     `json:"images"`
-	Templates int             `json:"templates"`
-	Metadata  json.RawMessage `json:"metadata,omitempty"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	ID        string // internal id
+	FaceID    string // the client's identifier
+	Enabled   bool
+	Liveness  string // how the enrolment proved liveness (store.Liveness*)
+	Images    []ImageView
+	Templates int
+	Metadata  json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // ImageView is one stored image of a face.
 type ImageView struct {
-	ID        string    `json:"id"`
-	Challenge string    `json:"challenge"`
-	Width     int       `json:"width"`
-	Height    int       `json:"height"`
-	CreatedAt time.Time `json:"created_at"`
+	ID            string
+	Challenge     string
+	Width, Height int
+	CreatedAt     time.Time
 }
 
 // ValidateFaceID checks a client identifier: 1–128 printable characters.
@@ -83,6 +106,11 @@ func ValidateFaceID(id string) error {
 // usable, live face, and all must be the same person. Images and sealed
 // templates are stored together; on any failure nothing is left behind.
 func (s *Service) Enrol(ctx context.Context, t Tenant, faceID string, imgs []Image, opt EnrolOptions) (*FaceView, error) {
+	v, err := s.enrol(ctx, s.resolve(t), faceID, imgs, opt)
+	return v, classified(err)
+}
+
+func (s *Service) enrol(ctx context.Context, t Tenant, faceID string, imgs []Image, opt EnrolOptions) (*FaceView, error) {
 	if err := ValidateFaceID(faceID); err != nil {
 		return nil, err
 	}
@@ -95,8 +123,12 @@ func (s *Service) Enrol(ctx context.Context, t Tenant, faceID string, imgs []Ima
 	if err != nil {
 		return nil, err
 	}
-	f := &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: faceID, Enabled: true, Metadata: opt.Metadata}
-	err = s.persist(ctx, t, f, imgs, probes, func(tx store.Tx) error {
+	if err := s.checkDuplicate(ctx, t, faceID, probes); err != nil {
+		return nil, err
+	}
+	f := &store.Face{ID: store.NewID("face_"), IntegrationID: t.ID, FaceID: faceID, Enabled: true, Metadata: opt.Metadata,
+		Liveness: livenessMode(opt.SkipLiveness)}
+	err = s.persist(ctx, t, f, imgs, probes, allTemplates(len(imgs)), txHooks{before: func(tx store.Tx) error {
 		if err := tx.CreateFace(ctx, f); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("%w: %q", ErrAlreadyEnrolled, faceID)
@@ -104,17 +136,38 @@ func (s *Service) Enrol(ctx context.Context, t Tenant, faceID string, imgs []Ima
 			return err
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "face enrolled", "integration", t.ID, "face", f.ID, "images", len(imgs))
+	s.metrics.Enrolment(t.ID, f.Liveness)
 	return s.view(ctx, t.ID, f)
+}
+
+func livenessMode(skipped bool) string {
+	if skipped {
+		return store.LivenessNone
+	}
+	return store.LivenessPassive
+}
+
+func allTemplates(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
 }
 
 // AddImages adds images to an enrolled face; they must show the same
 // person as its existing templates.
 func (s *Service) AddImages(ctx context.Context, t Tenant, faceID string, imgs []Image, opt EnrolOptions) (*FaceView, error) {
+	v, err := s.addImages(ctx, s.resolve(t), faceID, imgs, opt)
+	return v, classified(err)
+}
+
+func (s *Service) addImages(ctx context.Context, t Tenant, faceID string, imgs []Image, opt EnrolOptions) (*FaceView, error) {
 	f, err := s.getFace(ctx, t.ID, faceID)
 	if err != nil {
 		return nil, err
@@ -127,56 +180,147 @@ func (s *Service) AddImages(ctx context.Context, t Tenant, faceID string, imgs [
 	if err != nil {
 		return nil, err
 	}
-	if err := s.persist(ctx, t, f, imgs, probes, nil); err != nil {
+	if err := s.checkDuplicate(ctx, t, faceID, probes); err != nil {
+		return nil, err
+	}
+	if err := s.persist(ctx, t, f, imgs, probes, allTemplates(len(imgs)), txHooks{}); err != nil {
 		return nil, err
 	}
 	return s.view(ctx, t.ID, f)
 }
 
 // checkImages analyses every image and enforces one face, quality,
-// liveness and identity agreement (with each other and with existing).
+// liveness and identity agreement (with each other and with existing). It
+// names every failing image, not only the first.
 func (s *Service) checkImages(ctx context.Context, t Tenant, imgs []Image, skipLive bool, existing []*face.Embedding) ([]*probe, error) {
 	if len(imgs) == 0 {
-		return nil, fmt.Errorf("%w: at least one image is required", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: at least one image is required", ErrMissingImage)
 	}
 	if len(imgs) > MaxImagesPerRequest {
 		return nil, fmt.Errorf("%w: at most %d images per request", ErrInvalidInput, MaxImagesPerRequest)
 	}
 	probes := make([]*probe, len(imgs))
-	refs := append([]*face.Embedding(nil), existing...)
+	var bad []*ImageError
 	for i, im := range imgs {
 		p, err := s.oneFace(ctx, im.Data, false)
+		if err == nil {
+			err = s.usable(t, p, skipLive)
+		}
 		if err != nil {
-			return nil, &ImageError{Index: i, Name: im.Name, Err: err}
+			bad = append(bad, imageErr(i, im.Name, err))
+			continue
 		}
-		if q := p.face.Quality; q != nil && !q.Usable {
-			return nil, &ImageError{Index: i, Name: im.Name, Err: ErrLowQuality, Reasons: q.Reasons}
-		}
-		if !skipLive && p.face.Liveness != nil && float64(*p.face.Liveness) < t.Policy.LivenessThreshold {
-			return nil, &ImageError{Index: i, Name: im.Name, Err: fmt.Errorf("%w: liveness %.3f below %.2f", ErrSpoofSuspected, *p.face.Liveness, t.Policy.LivenessThreshold)}
+		probes[i] = p
+	}
+	if len(bad) > 0 {
+		return nil, imagesFault(bad)
+	}
+	return probes, s.sameperson(t, imgs, probes, existing)
+}
+
+// imageErr ties err to an input; a quality error carries its reasons.
+func imageErr(i int, name string, err error) *ImageError {
+	ie := &ImageError{Index: i, Name: name, Err: err}
+	var qe *qualityError
+	if errors.As(err, &qe) {
+		ie.Err, ie.Reasons = ErrLowQuality, qe.reasons
+	}
+	return ie
+}
+
+type qualityError struct{ reasons []string }
+
+func (e *qualityError) Error() string { return ErrLowQuality.Error() }
+func (e *qualityError) Unwrap() error { return ErrLowQuality }
+
+// usable checks quality and (unless skipped) passive liveness of a probe.
+func (s *Service) usable(t Tenant, p *probe, skipLive bool) error {
+	if q := p.face.Quality; q != nil && !q.Usable {
+		return &qualityError{reasons: q.Reasons}
+	}
+	if skipLive {
+		return nil
+	}
+	return s.checkLive(t, p.face)
+}
+
+// checkLive fails a face below the policy's passive-liveness threshold.
+func (s *Service) checkLive(t Tenant, f face.Face) error {
+	if f.Liveness != nil && float64(*f.Liveness) < t.Policy.LivenessThreshold {
+		s.metrics.Spoof(t.ID)
+		return fmt.Errorf("%w: liveness %.3f below %.2f", ErrSpoofSuspected, *f.Liveness, t.Policy.LivenessThreshold)
+	}
+	return nil
+}
+
+// sameperson requires every probe to match every other and the existing
+// templates; it names each image that does not.
+func (s *Service) sameperson(t Tenant, imgs []Image, probes []*probe, existing []*face.Embedding) error {
+	var bad []*ImageError
+	for i, p := range probes {
+		refs := append([]*face.Embedding(nil), existing...)
+		for j, q := range probes {
+			if j < i {
+				refs = append(refs, q.face.Embedding)
+			}
 		}
 		for _, r := range refs {
 			sim, err := s.similarity(p.face.Embedding, r)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if float64(sim.Score) < t.Policy.MatchThreshold {
-				return nil, &ImageError{Index: i, Name: im.Name, Err: fmt.Errorf("%w: similarity %.1f below %.0f", ErrFacesDiffer, sim.Score, t.Policy.MatchThreshold)}
+				bad = append(bad, &ImageError{Index: i, Name: imgs[i].Name,
+					Err: fmt.Errorf("%w: similarity %.1f below %.0f", ErrFacesDiffer, sim.Score, t.Policy.MatchThreshold)})
+				break
 			}
 		}
-		refs = append(refs, p.face.Embedding)
-		probes[i] = p
 	}
-	return probes, nil
+	if len(bad) > 0 {
+		return imagesFault(bad)
+	}
+	return nil
 }
 
-// persist writes blobs first, then the rows in one transaction (before
-// runs first inside it). If the transaction fails the blobs are removed,
-// so a failed request leaves nothing behind; a crash between the two
-// leaves only unreferenced encrypted blobs.
-func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []Image, probes []*probe, before func(tx store.Tx) error) error {
+// checkDuplicate refuses, when the policy asks, images whose face is
+// already enrolled under another face id of the integration.
+func (s *Service) checkDuplicate(ctx context.Context, t Tenant, faceID string, probes []*probe) error {
+	if !t.Policy.CheckDuplicates {
+		return nil
+	}
+	for _, p := range probes {
+		if p == nil || p.face.Embedding == nil {
+			continue
+		}
+		hits, err := s.nearest(ctx, t.ID, p.face.Embedding, 5, t.Policy.MatchThreshold)
+		if err != nil {
+			return err
+		}
+		for _, h := range hits {
+			if h.FaceID != faceID {
+				return &fault.Error{Kind: fault.Duplicate, Subject: h.FaceID, Cause: ErrDuplicate,
+					Message: fmt.Sprintf("this face is already enrolled as %q (similarity %.1f)", h.FaceID, h.Score)}
+			}
+		}
+	}
+	return nil
+}
+
+// txHooks run inside persist's transaction: before first, after once the
+// image rows are written.
+type txHooks struct {
+	before func(tx store.Tx) error
+	after  func(tx store.Tx, rows []store.FaceImage) error
+}
+
+// persist writes blobs first, then the rows in one transaction. If the
+// transaction fails the blobs are removed, so a failed request leaves
+// nothing behind; a crash between the two leaves only unreferenced
+// encrypted blobs. template[i] says whether image i gets a template.
+func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []Image, probes []*probe, template []bool, hooks txHooks) error {
 	rows := make([]store.FaceImage, len(imgs))
-	tpls := make([]store.Template, len(imgs))
+	var tpls []store.Template
+	var vecs [][]float32
 	var written []string
 	cleanup := func() {
 		for _, k := range written {
@@ -194,17 +338,22 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 			return fmt.Errorf("store image: %w", err)
 		}
 		written = append(written, rows[i].BlobKey)
-		tpls[i] = store.Template{ID: store.NewID("tpl_"), FaceRef: f.ID, ImageID: rows[i].ID, IntegrationID: t.ID, ModelID: probes[i].face.Embedding.Model}
-		if err := s.sealTemplate(&tpls[i], probes[i].face.Embedding.Vector); err != nil {
+		if !template[i] {
+			continue
+		}
+		tpl := store.Template{ID: store.NewID("tpl_"), FaceRef: f.ID, ImageID: rows[i].ID, IntegrationID: t.ID, ModelID: probes[i].face.Embedding.Model}
+		if err := s.sealTemplate(&tpl, probes[i].face.Embedding.Vector); err != nil {
 			cleanup()
 			return err
 		}
+		tpls = append(tpls, tpl)
+		vecs = append(vecs, probes[i].face.Embedding.Vector)
 	}
 	var enabled bool
 	var version int64
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		if before != nil {
-			if err := before(tx); err != nil {
+		if hooks.before != nil {
+			if err := hooks.before(tx); err != nil {
 				return err
 			}
 		}
@@ -212,7 +361,14 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 			if err := tx.AddFaceImage(ctx, &rows[i]); err != nil {
 				return err
 			}
+		}
+		for i := range tpls {
 			if err := tx.AddTemplate(ctx, &tpls[i]); err != nil {
+				return err
+			}
+		}
+		if hooks.after != nil {
+			if err := hooks.after(tx, rows); err != nil {
 				return err
 			}
 		}
@@ -232,10 +388,6 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 		return err
 	}
 	if enabled {
-		vecs := make([][]float32, len(probes))
-		for i, p := range probes {
-			vecs[i] = p.face.Embedding.Vector
-		}
 		s.indexAdd(t.ID, f.FaceID, tpls, vecs)
 	}
 	s.indexApplied(t.ID, version)

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/search"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -45,13 +46,30 @@ func (s *Service) templates(ctx context.Context, integrationID, faceRef string) 
 	return out, nil
 }
 
-// GetFace returns an enrolled face.
+// GetFace returns an enrolled face by the client's face id.
 func (s *Service) GetFace(ctx context.Context, integrationID, faceID string) (*FaceView, error) {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
-		return nil, err
+		return nil, classified(err)
 	}
-	return s.view(ctx, integrationID, f)
+	v, err := s.view(ctx, integrationID, f)
+	return v, classified(err)
+}
+
+// FaceByRef returns a face by its internal id (FaceView.ID).
+func (s *Service) FaceByRef(ctx context.Context, integrationID, ref string) (*FaceView, error) {
+	if !strings.HasPrefix(ref, "face_") || len(ref) > 64 || !utf8.ValidString(ref) {
+		return nil, classified(fmt.Errorf("%w: no face %q", ErrFaceNotEnrolled, ref))
+	}
+	f, err := s.st.GetFace(ctx, integrationID, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, classified(fmt.Errorf("%w: no face %q", ErrFaceNotEnrolled, ref))
+	}
+	if err != nil {
+		return nil, classified(err)
+	}
+	v, err := s.view(ctx, integrationID, f)
+	return v, classified(err)
 }
 
 func (s *Service) view(ctx context.Context, integrationID string, f *store.Face) (*FaceView, error) {
@@ -63,7 +81,7 @@ func (s *Service) view(ctx context.Context, integrationID string, f *store.Face)
 	if err != nil {
 		return nil, err
 	}
-	v := &FaceView{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, Templates: len(tpls), Metadata: f.Metadata,
+	v := &FaceView{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, Liveness: f.Liveness, Templates: len(tpls), Metadata: f.Metadata,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Images: make([]ImageView, 0, len(imgs))}
 	for _, im := range imgs {
 		v.Images = append(v.Images, ImageView{ID: im.ID, Challenge: im.Challenge, Width: im.Width, Height: im.Height, CreatedAt: im.CreatedAt})
@@ -73,16 +91,16 @@ func (s *Service) view(ctx context.Context, integrationID string, f *store.Face)
 
 // FaceList is one page of faces.
 type FaceList struct {
-	Faces []FaceSummary `json:"faces"`
-	Next  string        `json:"next_cursor,omitempty"`
+	Faces []FaceSummary
+	Next  string // cursor of the next page; "" on the last
 }
 
 // FaceSummary is a face in a list.
 type FaceSummary struct {
-	ID        string `json:"id"`
-	FaceID    string `json:"face_id"`
-	Enabled   bool   `json:"enabled"`
-	CreatedAt string `json:"created_at"`
+	ID, FaceID string
+	Enabled    bool
+	Liveness   string
+	CreatedAt  time.Time
 }
 
 // ListFaces pages through an integration's faces.
@@ -90,13 +108,13 @@ func (s *Service) ListFaces(ctx context.Context, integrationID, cursor string, l
 	page, err := s.st.ListFaces(ctx, integrationID, cursor, limit)
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+			return nil, classified(fmt.Errorf("%w: malformed cursor", ErrInvalidInput))
 		}
-		return nil, err
+		return nil, classified(err)
 	}
 	out := &FaceList{Faces: make([]FaceSummary, 0, len(page.Faces)), Next: page.Next}
 	for _, f := range page.Faces {
-		out.Faces = append(out.Faces, FaceSummary{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, CreatedAt: f.CreatedAt.Format("2006-01-02T15:04:05.000Z07:00")})
+		out.Faces = append(out.Faces, FaceSummary{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, Liveness: f.Liveness, CreatedAt: f.CreatedAt})
 	}
 	return out, nil
 }
@@ -104,6 +122,11 @@ func (s *Service) ListFaces(ctx context.Context, integrationID, cursor string, l
 // SetEnabled disables a face (it can no longer verify or be found) or
 // enables it again.
 func (s *Service) SetEnabled(ctx context.Context, integrationID, faceID string, enabled bool) (*FaceView, error) {
+	v, err := s.setEnabled(ctx, integrationID, faceID, enabled)
+	return v, classified(err)
+}
+
+func (s *Service) setEnabled(ctx context.Context, integrationID, faceID string, enabled bool) (*FaceView, error) {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
 		return nil, err
@@ -136,6 +159,10 @@ func (s *Service) SetEnabled(ctx context.Context, integrationID, faceID string, 
 // DeleteFace erases a face: rows in one transaction, then its images from
 // blob storage, then the index entry.
 func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) error {
+	return classified(s.deleteFace(ctx, integrationID, faceID))
+}
+
+func (s *Service) deleteFace(ctx context.Context, integrationID, faceID string) error {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
 		return err
@@ -186,14 +213,25 @@ func (s *Service) indexRemove(integrationID, faceID string) {
 func (s *Service) ImageData(ctx context.Context, integrationID, faceID, imageID string) ([]byte, string, error) {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
-		return nil, "", err
+		return nil, "", classified(err)
 	}
+	data, ctype, err := s.imageData(ctx, integrationID, f.ID, imageID)
+	return data, ctype, classified(err)
+}
+
+// ImageByRef is ImageData for a face named by its internal id.
+func (s *Service) ImageByRef(ctx context.Context, integrationID, faceRef, imageID string) ([]byte, string, error) {
+	data, ctype, err := s.imageData(ctx, integrationID, faceRef, imageID)
+	return data, ctype, classified(err)
+}
+
+func (s *Service) imageData(ctx context.Context, integrationID, faceRef, imageID string) ([]byte, string, error) {
 	if !strings.HasPrefix(imageID, "img_") || len(imageID) > 64 || !utf8.ValidString(imageID) {
-		return nil, "", fmt.Errorf("%w: image %q", store.ErrNotFound, imageID)
+		return nil, "", fault.New(fault.NotFound, "no image %q", imageID)
 	}
 	img, err := s.st.GetFaceImage(ctx, integrationID, imageID)
-	if err != nil || img.FaceRef != f.ID {
-		return nil, "", fmt.Errorf("%w: image %s", store.ErrNotFound, imageID)
+	if err != nil || img.FaceRef != faceRef {
+		return nil, "", fault.New(fault.NotFound, "no image %q", imageID)
 	}
 	rc, info, err := s.blobs.Get(ctx, img.BlobKey)
 	if err != nil {
@@ -216,7 +254,5 @@ func dedupe(keys []string) []string {
 	return out
 }
 
-// ImageURL is where the integration fetches a stored image (authenticated).
-func (s *Service) ImageURL(faceID, imageID string) string {
-	return s.publicURL + "/v1/faces/" + url.PathEscape(faceID) + "/images/" + imageID
-}
+// PublicURL is the externally visible base URL, without a trailing slash.
+func (s *Service) PublicURL() string { return s.publicURL }

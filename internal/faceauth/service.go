@@ -38,6 +38,7 @@ type Service struct {
 	captureTTL time.Duration
 	challenges ChallengePolicy
 	events     Events
+	metrics    Metrics
 }
 
 // Options configure a Service.
@@ -56,6 +57,8 @@ type Options struct {
 	Challenges ChallengePolicy
 	// Events receives domain events in their transaction; nil drops them.
 	Events Events
+	// Metrics receives business counters; nil drops them.
+	Metrics Metrics
 }
 
 // New builds the service. The search index loads each integration's
@@ -69,7 +72,13 @@ func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine,
 	}
 	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: opt.Limits,
 		slots: make(chan struct{}, opt.Workers), log: opt.Log,
-		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events}
+		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events, metrics: opt.Metrics}
+	if s.events == nil {
+		s.events = noEvents{}
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	s.versions = map[string]int64{}
 	if s.captureTTL <= 0 {
 		s.captureTTL = DefaultCaptureTTL
@@ -99,9 +108,16 @@ func (s *Service) withSlot(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// analyze decodes an image and runs the engine under the worker bound.
-func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*imageio.Image, []face.Face, error) {
+// decode turns upload bytes into pixels under the service's limits.
+func (s *Service) decode(data []byte) (*imageio.Image, error) {
 	img, _, err := imageio.Decode(data, s.limits)
+	return img, err
+}
+
+// analyze decodes an image and runs the engine on every face (at most
+// opt.MaxFaces) under one worker slot.
+func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*imageio.Image, []face.Face, error) {
+	img, err := s.decode(data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,44 +129,36 @@ func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*
 	return img, faces, err
 }
 
-// embed adds the embedding to an analysed face, under the worker bound.
-func (s *Service) embed(ctx context.Context, img *imageio.Image, f *face.Face) error {
-	return s.withSlot(ctx, func() error {
-		got, err := s.eng.AnalyzeDetections(ctx, img, []face.Detection{f.Detection}, face.Options{Embed: true})
-		if err == nil {
-			f.Embedding = got[0].Embedding
-		}
-		return err
-	})
-}
-
 // probe is one analysed image with exactly one face.
 type probe struct {
 	img  *imageio.Image
 	face face.Face
 }
 
-// oneFace analyses an image that must show one face, with an embedding,
-// quality and liveness.
+// oneFace analyses an image that must show one face: detection, then
+// landmarks, embedding, quality and liveness (and the attributes, if
+// asked) of that face only, under one worker slot.
 func (s *Service) oneFace(ctx context.Context, data []byte, attributes bool) (*probe, error) {
-	img, faces, err := s.analyze(ctx, data, face.Options{Quality: true, Liveness: true, Attributes: attributes})
+	img, err := s.decode(data)
 	if err != nil {
 		return nil, err
 	}
-	f, err := face.One(faces)
+	p := &probe{img: img}
+	opt := face.Options{Embed: true, Quality: true, Liveness: true, Attributes: attributes}
+	err = s.withSlot(ctx, func() (err error) {
+		p.face, err = s.eng.AnalyzeOne(ctx, img, opt)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.embed(ctx, img, &f); err != nil {
-		return nil, err
-	}
-	return &probe{img: img, face: f}, nil
+	return p, nil
 }
 
 // Similarity is a comparison result on both scales.
 type Similarity struct {
-	Score  float32 `json:"similarity"` // calibrated 0–100
-	Cosine float32 `json:"cosine"`
+	Score  float32 // calibrated 0–100
+	Cosine float32
 }
 
 func (s *Service) similarity(a, b *face.Embedding) (Similarity, error) {

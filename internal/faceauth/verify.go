@@ -9,21 +9,39 @@ import (
 
 // LivenessResult is passive liveness on the 0–1 scale.
 type LivenessResult struct {
-	Score     float32 `json:"score"`
-	Threshold float32 `json:"threshold"`
-	Live      bool    `json:"live"`
+	Score     float32
+	Threshold float32
+	Live      bool
 }
 
 // Verification is a 1:1 result.
 type Verification struct {
-	FaceID   string `json:"face_id"`
-	Match    bool   `json:"match"`
-	Verified bool   `json:"verified"` // match and live
+	FaceID   string
+	Match    bool
+	Verified bool // match and live
 	Similarity
-	Threshold float32        `json:"threshold"`
-	Liveness  LivenessResult `json:"liveness"`
-	Quality   *face.Quality  `json:"quality"`
-	Box       face.Box       `json:"box"`
+	Threshold float32
+	Liveness  LivenessResult
+	Quality   *face.Quality
+	Box       face.Box
+}
+
+// Outcomes of a verification, for metrics and logs.
+const (
+	OutcomeVerified = "verified"
+	OutcomeNoMatch  = "no_match"
+	OutcomeSpoof    = "spoof"
+)
+
+// Outcome names how a verification ended.
+func (v *Verification) Outcome() string {
+	switch {
+	case v.Verified:
+		return OutcomeVerified
+	case !v.Match:
+		return OutcomeNoMatch
+	}
+	return OutcomeSpoof
 }
 
 func (s *Service) live(t Tenant, f face.Face) LivenessResult {
@@ -39,6 +57,15 @@ func (s *Service) live(t Tenant, f face.Face) LivenessResult {
 // reports the best similarity. It does not fail on low quality or a
 // suspected spoof: it reports them and withholds "verified".
 func (s *Service) Verify(ctx context.Context, t Tenant, faceID string, img Image) (*Verification, error) {
+	t = s.resolve(t)
+	v, err := s.verify(ctx, t, faceID, img)
+	if err == nil {
+		s.metrics.Verification(t.ID, v.Outcome())
+	}
+	return v, classified(err)
+}
+
+func (s *Service) verify(ctx context.Context, t Tenant, faceID string, img Image) (*Verification, error) {
 	f, err := s.getFace(ctx, t.ID, faceID)
 	if err != nil {
 		return nil, err
@@ -59,15 +86,9 @@ func (s *Service) Verify(ctx context.Context, t Tenant, faceID string, img Image
 	if err != nil {
 		return nil, &ImageError{Name: img.Name, Err: err}
 	}
-	var best Similarity
-	for i, r := range refs {
-		sim, err := s.similarity(p.face.Embedding, r)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 || sim.Cosine > best.Cosine {
-			best = sim
-		}
+	best, err := s.best(p.face.Embedding, refs)
+	if err != nil {
+		return nil, err
 	}
 	v := &Verification{FaceID: faceID, Similarity: best, Threshold: float32(t.Policy.MatchThreshold),
 		Liveness: s.live(t, p.face), Quality: p.face.Quality, Box: p.face.Box}
@@ -77,31 +98,55 @@ func (s *Service) Verify(ctx context.Context, t Tenant, faceID string, img Image
 	return v, nil
 }
 
+// best is the highest similarity of e to any of refs.
+func (s *Service) best(e *face.Embedding, refs []*face.Embedding) (Similarity, error) {
+	var best Similarity
+	for i, r := range refs {
+		sim, err := s.similarity(e, r)
+		if err != nil {
+			return Similarity{}, err
+		}
+		if i == 0 || sim.Cosine > best.Cosine {
+			best = sim
+		}
+	}
+	return best, nil
+}
+
 // Comparison is the result of comparing two images without enrolment.
 type Comparison struct {
-	Match bool `json:"match"`
+	Match bool
 	Similarity
-	Threshold float32 `json:"threshold"`
-	A         Side    `json:"a"`
-	B         Side    `json:"b"`
+	Threshold float32
+	A, B      Side
 }
 
 // Side describes one compared image's face.
 type Side struct {
-	Box      face.Box       `json:"box"`
-	Liveness LivenessResult `json:"liveness"`
-	Quality  *face.Quality  `json:"quality"`
+	Box      face.Box
+	Liveness LivenessResult
+	Quality  *face.Quality
 }
 
 // Compare compares the single faces of two images.
 func (s *Service) Compare(ctx context.Context, t Tenant, a, b Image) (*Comparison, error) {
-	pa, err := s.oneFace(ctx, a.Data, false)
-	if err != nil {
-		return nil, &ImageError{Index: 0, Name: a.Name, Err: err}
+	t = s.resolve(t)
+	c, err := s.compare(ctx, t, a, b)
+	return c, classified(err)
+}
+
+func (s *Service) compare(ctx context.Context, t Tenant, a, b Image) (*Comparison, error) {
+	pa, errA := s.oneFace(ctx, a.Data, false)
+	pb, errB := s.oneFace(ctx, b.Data, false)
+	var bad []*ImageError
+	if errA != nil {
+		bad = append(bad, &ImageError{Index: 0, Name: a.Name, Err: errA})
 	}
-	pb, err := s.oneFace(ctx, b.Data, false)
-	if err != nil {
-		return nil, &ImageError{Index: 1, Name: b.Name, Err: err}
+	if errB != nil {
+		bad = append(bad, &ImageError{Index: 1, Name: b.Name, Err: errB})
+	}
+	if len(bad) > 0 {
+		return nil, imagesFault(bad)
 	}
 	sim, err := s.similarity(pa.face.Embedding, pb.face.Embedding)
 	if err != nil {
@@ -114,48 +159,45 @@ func (s *Service) Compare(ctx context.Context, t Tenant, a, b Image) (*Compariso
 
 // Analysis is every face in an image with everything measured.
 type Analysis struct {
-	Width  int         `json:"width"`
-	Height int         `json:"height"`
-	Faces  []face.Face `json:"faces"`
+	Width, Height int
+	Faces         []face.Face
 }
 
 // Analyze detects and analyses every face (at most 20) in an image.
 func (s *Service) Analyze(ctx context.Context, img Image) (*Analysis, error) {
 	im, faces, err := s.analyze(ctx, img.Data, face.Options{MaxFaces: 20, Quality: true, Liveness: true, Attributes: true})
 	if err != nil {
-		return nil, &ImageError{Name: img.Name, Err: err}
-	}
-	if faces == nil {
-		faces = []face.Face{}
+		return nil, classified(&ImageError{Name: img.Name, Err: err})
 	}
 	return &Analysis{Width: im.W, Height: im.H, Faces: faces}, nil
 }
 
 // Liveness checks passive liveness of the single face in an image.
 func (s *Service) Liveness(ctx context.Context, t Tenant, img Image) (*LivenessResult, *face.Face, error) {
-	_, faces, err := s.analyze(ctx, img.Data, face.Options{Quality: true, Liveness: true})
-	if err == nil {
-		var f face.Face
-		if f, err = face.One(faces); err == nil {
-			r := s.live(t, f)
-			return &r, &f, nil
-		}
+	t = s.resolve(t)
+	p, err := s.oneFace(ctx, img.Data, false)
+	if err != nil {
+		return nil, nil, classified(&ImageError{Name: img.Name, Err: err})
 	}
-	return nil, nil, &ImageError{Name: img.Name, Err: err}
+	r := s.live(t, p.face)
+	if !r.Live {
+		s.metrics.Spoof(t.ID)
+	}
+	return &r, &p.face, nil
 }
 
 // Candidate is one 1:N search hit.
 type Candidate struct {
-	FaceID string `json:"face_id"`
+	FaceID string
 	Similarity
 }
 
 // SearchResult is a 1:N search.
 type SearchResult struct {
-	Candidates []Candidate    `json:"candidates"`
-	Threshold  float32        `json:"threshold"`
-	Liveness   LivenessResult `json:"liveness"`
-	Quality    *face.Quality  `json:"quality"`
+	Candidates []Candidate
+	Threshold  float32
+	Liveness   LivenessResult
+	Quality    *face.Quality
 }
 
 // MaxCandidates bounds a search.
@@ -164,31 +206,48 @@ const MaxCandidates = 100
 // Search finds the enrolled faces most similar to the image's face, at
 // most limit, above threshold (0–100; 0 = the policy's match threshold).
 func (s *Service) Search(ctx context.Context, t Tenant, img Image, limit int, threshold float64) (*SearchResult, error) {
+	t = s.resolve(t)
+	r, err := s.search(ctx, t, img, limit, threshold)
+	if err == nil {
+		s.metrics.Search(t.ID)
+	}
+	return r, classified(err)
+}
+
+func (s *Service) search(ctx context.Context, t Tenant, img Image, limit int, threshold float64) (*SearchResult, error) {
 	if limit <= 0 {
 		limit = 10
 	}
 	if limit > MaxCandidates {
 		return nil, fmt.Errorf("%w: limit at most %d", ErrInvalidInput, MaxCandidates)
 	}
-	if threshold <= 0 {
-		threshold = t.Policy.MatchThreshold
-	}
-	if threshold > 100 {
+	if threshold != threshold || threshold < 0 || threshold > 100 { // NaN included
 		return nil, fmt.Errorf("%w: threshold is 0–100", ErrInvalidInput)
+	}
+	if threshold == 0 {
+		threshold = t.Policy.MatchThreshold
 	}
 	p, err := s.oneFace(ctx, img.Data, false)
 	if err != nil {
 		return nil, &ImageError{Name: img.Name, Err: err}
 	}
-	ix, err := s.freshIndex(ctx, t.ID)
+	hits, err := s.nearest(ctx, t.ID, p.face.Embedding, limit, threshold)
+	if err != nil {
+		return nil, err
+	}
+	return &SearchResult{Candidates: hits, Threshold: float32(threshold), Liveness: s.live(t, p.face), Quality: p.face.Quality}, nil
+}
+
+// nearest searches the integration's index for e.
+func (s *Service) nearest(ctx context.Context, integrationID string, e *face.Embedding, limit int, threshold float64) ([]Candidate, error) {
+	ix, err := s.freshIndex(ctx, integrationID)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
-	minCos := s.eng.CosineAt(float32(threshold))
-	res := &SearchResult{Candidates: []Candidate{}, Threshold: float32(threshold), Liveness: s.live(t, p.face), Quality: p.face.Quality}
-	for _, h := range ix.Search(p.face.Embedding.Vector, limit, minCos) {
-		res.Candidates = append(res.Candidates, Candidate{FaceID: h.FaceKey,
+	out := []Candidate{}
+	for _, h := range ix.Search(e.Vector, limit, s.eng.CosineAt(float32(threshold))) {
+		out = append(out, Candidate{FaceID: h.FaceKey,
 			Similarity: Similarity{Score: round2(s.eng.Score(h.Cosine)), Cosine: round4(h.Cosine)}})
 	}
-	return res, nil
+	return out, nil
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const faceCols = `id, integration_id, face_id, enabled, created_at, updated_at, metadata`
+const faceCols = `id, integration_id, face_id, enabled, created_at, updated_at, metadata, liveness`
 
 // Page sizes of ListFaces: the default for limit <= 0, and the cap.
 const (
@@ -27,8 +27,8 @@ func (c *conn) CreateFace(ctx context.Context, f *Face) error {
 	if err != nil {
 		return wrap(err, "create face %q", f.FaceID)
 	}
-	_, err = c.exec(ctx, `INSERT INTO faces (`+faceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.IntegrationID, f.FaceID, f.Enabled, c.d.ts(f.CreatedAt), c.d.ts(f.UpdatedAt), meta)
+	_, err = c.exec(ctx, `INSERT INTO faces (`+faceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.IntegrationID, f.FaceID, f.Enabled, c.d.ts(f.CreatedAt), c.d.ts(f.UpdatedAt), meta, f.Liveness)
 	return wrap(err, "create face %q", f.FaceID)
 }
 
@@ -58,7 +58,7 @@ func (c *conn) getFace(ctx context.Context, col, integrationID, val string) (*Fa
 
 func faceDest(f *Face, meta *sql.NullString) []any {
 	return []any{&f.ID, &f.IntegrationID, &f.FaceID, &f.Enabled,
-		tsDest{&f.CreatedAt}, tsDest{&f.UpdatedAt}, meta}
+		tsDest{&f.CreatedAt}, tsDest{&f.UpdatedAt}, meta, &f.Liveness}
 }
 
 func (c *conn) UpdateFace(ctx context.Context, f *Face) error {
@@ -67,9 +67,9 @@ func (c *conn) UpdateFace(ctx context.Context, f *Face) error {
 		return wrap(err, "update face %s", f.ID)
 	}
 	at := now()
-	err = c.execOne(ctx, `UPDATE faces SET enabled = ?, metadata = ?, updated_at = ?
+	err = c.execOne(ctx, `UPDATE faces SET enabled = ?, metadata = ?, liveness = ?, updated_at = ?
 		WHERE integration_id = ? AND id = ?`,
-		f.Enabled, meta, c.d.ts(at), f.IntegrationID, f.ID)
+		f.Enabled, meta, f.Liveness, c.d.ts(at), f.IntegrationID, f.ID)
 	if err != nil {
 		return wrap(err, "update face %s", f.ID)
 	}

@@ -9,7 +9,7 @@ import (
 
 const integrationCols = `id, name, created_at, match_threshold, liveness_threshold,
 	max_attempts, retention_days, required_challenges, webhook_urls,
-	callback_url_template, theme, public_key, sealed_aes_key, sealed_webhook_secret`
+	callback_url_template, theme, public_key, sealed_aes_key, sealed_webhook_secret, policy_options`
 
 func (c *conn) CreateIntegration(ctx context.Context, in *Integration) error {
 	if in.ID == "" {
@@ -21,7 +21,7 @@ func (c *conn) CreateIntegration(ctx context.Context, in *Integration) error {
 		return wrap(err, "create integration %s", in.ID)
 	}
 	_, err = c.exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		append([]any{in.ID, in.Name, c.d.ts(in.CreatedAt)}, args...)...)
 	return wrap(err, "create integration %s", in.ID)
 }
@@ -35,7 +35,7 @@ func (c *conn) UpdateIntegration(ctx context.Context, in *Integration) error {
 		match_threshold = ?, liveness_threshold = ?, max_attempts = ?,
 		retention_days = ?, required_challenges = ?, webhook_urls = ?,
 		callback_url_template = ?, theme = ?, public_key = ?,
-		sealed_aes_key = ?, sealed_webhook_secret = ?
+		sealed_aes_key = ?, sealed_webhook_secret = ?, policy_options = ?
 		WHERE id = ?`,
 		append(append([]any{in.Name}, args...), in.ID)...)
 	return wrap(err, "update integration %s", in.ID)
@@ -59,11 +59,15 @@ func integrationArgs(in *Integration) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("theme: %w", err)
 	}
+	opts, err := json.Marshal(in.Policy.PolicyOptions)
+	if err != nil {
+		return nil, err
+	}
 	p := in.Policy
 	return []any{
 		p.MatchThreshold, p.LivenessThreshold, p.MaxAttempts, p.RetentionDays,
 		challenges, hooks, in.CallbackURLTemplate, theme, nullString(in.PublicKey),
-		in.SealedAESKey, in.SealedWebhookSecret,
+		in.SealedAESKey, in.SealedWebhookSecret, string(opts),
 	}, nil
 }
 
@@ -123,8 +127,8 @@ func (c *conn) ListIntegrations(ctx context.Context) ([]Integration, error) {
 
 // integrationRow holds the columns that need decoding after Scan.
 type integrationRow struct {
-	challenges, hooks string
-	theme, publicKey  sql.NullString
+	challenges, hooks, options string
+	theme, publicKey           sql.NullString
 }
 
 func (r *integrationRow) dest(in *Integration) []any {
@@ -133,7 +137,7 @@ func (r *integrationRow) dest(in *Integration) []any {
 		&in.Policy.MatchThreshold, &in.Policy.LivenessThreshold,
 		&in.Policy.MaxAttempts, &in.Policy.RetentionDays,
 		&r.challenges, &r.hooks, &in.CallbackURLTemplate, &r.theme, &r.publicKey,
-		&in.SealedAESKey, &in.SealedWebhookSecret,
+		&in.SealedAESKey, &in.SealedWebhookSecret, &r.options,
 	}
 }
 
@@ -142,6 +146,9 @@ func (r *integrationRow) decode(in *Integration) error {
 	in.PublicKey = r.publicKey.String
 	if err := json.Unmarshal([]byte(r.challenges), &in.Policy.RequiredChallenges); err != nil {
 		return fmt.Errorf("decode required challenges: %w", err)
+	}
+	if err := json.Unmarshal([]byte(r.options), &in.Policy.PolicyOptions); err != nil {
+		return fmt.Errorf("decode policy options: %w", err)
 	}
 	if err := json.Unmarshal([]byte(r.hooks), &in.WebhookURLs); err != nil {
 		return fmt.Errorf("decode webhook URLs: %w", err)

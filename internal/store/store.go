@@ -185,11 +185,29 @@ type Integration struct {
 
 // Policy holds an integration's verification settings.
 type Policy struct {
-	MatchThreshold     float64  // 0–100 similarity score a match must reach
-	LivenessThreshold  float64  // 0–1 liveness score a live face must reach
+	// MatchThreshold is the 0–100 similarity score a match must reach;
+	// 0 = the model manifest's default.
+	MatchThreshold float64
+	// LivenessThreshold is the 0–1 passive-liveness score a live face must
+	// reach; 0 = the model manifest's default.
+	LivenessThreshold  float64
 	MaxAttempts        int      // 1–5 attempts per verification
 	RetentionDays      int      // days biometric data is kept; 0 = no automatic deletion
-	RequiredChallenges []string // active liveness challenges, e.g. "2fa-smile"
+	RequiredChallenges []string // active liveness challenges, e.g. "smile"
+	PolicyOptions
+}
+
+// PolicyOptions are policy switches stored together (one JSON column), so
+// adding one needs no migration.
+type PolicyOptions struct {
+	// CheckDuplicates refuses an enrolment whose face already belongs to
+	// another face id of the integration.
+	CheckDuplicates bool `json:"check_duplicates,omitempty"`
+	// StillChallenges holds still images uploaded through the API to the
+	// expression and head turn their challenge names (smile, closed eyes,
+	// turned left or right); by default a still is checked only for one
+	// face, quality, passive liveness and identity.
+	StillChallenges bool `json:"still_challenges,omitempty"`
 }
 
 // Validate reports a policy the store refuses to keep. The service layer
@@ -226,10 +244,22 @@ type Face struct {
 	IntegrationID string
 	FaceID        string // the client's identifier; unique per integration
 	Enabled       bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	Metadata      json.RawMessage
+	// Liveness says how the enrolment proved a live person: LivenessActive
+	// (hosted-page challenges), LivenessPassive (API images through passive
+	// liveness), LivenessNone (skipped); "" for faces from before it was
+	// recorded or not yet enrolled.
+	Liveness  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Metadata  json.RawMessage
 }
+
+// Face.Liveness values.
+const (
+	LivenessActive  = "active"
+	LivenessPassive = "passive"
+	LivenessNone    = "none"
+)
 
 // FacePage is one page of ListFaces.
 type FacePage struct {

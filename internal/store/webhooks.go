@@ -79,7 +79,10 @@ type WebhookDelivery struct {
 	Event         string
 	URL           string
 	// Payload is the exact request body: signed and sent byte for byte.
-	Payload       json.RawMessage
+	Payload json.RawMessage
+	// UserAgent is the surface's User-Agent for this delivery ("" = the
+	// default); vendor documents name their own.
+	UserAgent     string
 	Status        string
 	Attempts      int // since enqueue or the last redelivery
 	TotalAttempts int // ever; numbers the attempts log
@@ -137,7 +140,7 @@ type WebhookDeliveryPage struct {
 }
 
 const webhookCols = `id, integration_id, event, url, payload, status, attempts, total_attempts,
-	next_attempt_at, locked_until, last_status, last_error, created_at, updated_at, delivered_at`
+	next_attempt_at, locked_until, last_status, last_error, created_at, updated_at, delivered_at, user_agent`
 
 const attemptCols = `id, integration_id, delivery_id, number, request_headers, request_body,
 	response_status, response_body, latency_ms, error, created_at`
@@ -145,7 +148,7 @@ const attemptCols = `id, integration_id, delivery_id, number, request_headers, r
 func webhookDest(d *WebhookDelivery, payload *string) []any {
 	return []any{&d.ID, &d.IntegrationID, &d.Event, &d.URL, payload, &d.Status, &d.Attempts,
 		&d.TotalAttempts, tsDest{&d.NextAttemptAt}, nullTSDest{&d.LockedUntil}, &d.LastStatus,
-		&d.LastError, tsDest{&d.CreatedAt}, tsDest{&d.UpdatedAt}, nullTSDest{&d.DeliveredAt}}
+		&d.LastError, tsDest{&d.CreatedAt}, tsDest{&d.UpdatedAt}, nullTSDest{&d.DeliveredAt}, &d.UserAgent}
 }
 
 func scanWebhook(r rowScanner) (WebhookDelivery, error) {
@@ -176,9 +179,9 @@ func (c *conn) EnqueueWebhook(ctx context.Context, d *WebhookDelivery) error {
 	d.Status, d.Attempts, d.TotalAttempts = DeliveryPending, 0, 0
 	d.LockedUntil, d.LeaseToken, d.LastStatus, d.LastError, d.DeliveredAt = nil, "", 0, "", nil
 	_, err = c.exec(ctx, `INSERT INTO webhook_deliveries (`+webhookCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, NULL, 0, '', ?, ?, NULL)`,
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, NULL, 0, '', ?, ?, NULL, ?)`,
 		d.ID, d.IntegrationID, d.Event, d.URL, payload, DeliveryPending,
-		c.d.ts(d.NextAttemptAt), c.d.ts(d.CreatedAt), c.d.ts(d.UpdatedAt))
+		c.d.ts(d.NextAttemptAt), c.d.ts(d.CreatedAt), c.d.ts(d.UpdatedAt), d.UserAgent)
 	return wrap(err, "enqueue webhook %s", d.ID)
 }
 

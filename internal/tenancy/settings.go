@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/visagehq/visage/internal/fault/classify"
 	"github.com/visagehq/visage/internal/store"
 )
 
@@ -21,10 +22,12 @@ type Settings struct {
 	MaxAttempts         *int             `json:"max_attempts,omitempty"`
 	RetentionDays       *int             `json:"retention_days,omitempty"`
 	RequiredChallenges  *[]string        `json:"required_challenges,omitempty"`
+	CheckDuplicates     *bool            `json:"check_duplicates,omitempty"`
+	StillChallenges     *bool            `json:"still_challenges,omitempty"`
 }
 
 // KnownChallenges are the capture challenges a policy may require.
-var KnownChallenges = []string{"2fa-smile", "2fa-eyeblink", "2fa-left", "2fa-right"}
+var KnownChallenges = []string{"smile", "blink", "turn_left", "turn_right"}
 
 // maxThemeBytes bounds the theme JSON served to every capture page.
 const maxThemeBytes = 16 << 10
@@ -46,7 +49,7 @@ func (svc *Service) UpdateSettings(ctx context.Context, integrationID string, s 
 		out = in
 		return nil
 	})
-	return out, err
+	return out, classify.Err(err)
 }
 
 func (s Settings) apply(in *store.Integration) error {
@@ -84,6 +87,13 @@ func (s Settings) apply(in *store.Integration) error {
 	setF(&p.LivenessThreshold, s.LivenessThreshold)
 	setI(&p.MaxAttempts, s.MaxAttempts)
 	setI(&p.RetentionDays, s.RetentionDays)
+	setB := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setB(&p.CheckDuplicates, s.CheckDuplicates)
+	setB(&p.StillChallenges, s.StillChallenges)
 	if s.RequiredChallenges != nil {
 		for _, c := range *s.RequiredChallenges {
 			if !contains(KnownChallenges, c) {

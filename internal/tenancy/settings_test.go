@@ -15,7 +15,7 @@ func TestUpdateSettings(t *testing.T) {
 	ctx := context.Background()
 	cb := "https://acme.test/back?u=[user_id]&s=[status]"
 	theme := json.RawMessage(`{"name":"Acme","primary_color":"#123456"}`)
-	ch := []string{"2fa-smile", "2fa-left"}
+	ch := []string{"smile", "turn_left"}
 	thr := 80.0
 	in, err := f.svc.UpdateSettings(ctx, c.Integration.ID, Settings{CallbackURLTemplate: &cb, Theme: &theme, RequiredChallenges: &ch, MatchThreshold: &thr})
 	if err != nil {

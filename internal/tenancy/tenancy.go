@@ -69,17 +69,12 @@ type Principal struct {
 	Scheme      string // SchemeAPIKey or SchemeJWT
 }
 
-// Default policy of new integrations.
+// Default policy of new integrations. Thresholds are left unset (zero): the
+// face service takes them from the model manifest, so they follow the
+// model in use.
 const (
-	// DefaultMatchThreshold is the engine's calibrated default decision
-	// threshold on the 0–100 similarity score (models/manifest.json,
-	// "match_score").
-	DefaultMatchThreshold = 70
-	// DefaultLivenessThreshold is the passive-liveness score (0–1) a face
-	// must reach to count as live.
-	DefaultLivenessThreshold = 0.5
-	DefaultMaxAttempts       = 3
-	DefaultRetentionDays     = 365
+	DefaultMaxAttempts   = 3
+	DefaultRetentionDays = 365
 	// DefaultTokenTTL matches config's VISAGE_TOKEN_TTL default (900 s).
 	DefaultTokenTTL = 15 * time.Minute
 	// MinJWTKeySize is the shortest accepted HS256 key: as long as the hash
@@ -90,12 +85,7 @@ const (
 // DefaultPolicy returns the policy given to integrations when
 // Options.DefaultPolicy is left zero.
 func DefaultPolicy() store.Policy {
-	return store.Policy{
-		MatchThreshold:    DefaultMatchThreshold,
-		LivenessThreshold: DefaultLivenessThreshold,
-		MaxAttempts:       DefaultMaxAttempts,
-		RetentionDays:     DefaultRetentionDays,
-	}
+	return store.Policy{MaxAttempts: DefaultMaxAttempts, RetentionDays: DefaultRetentionDays}
 }
 
 // Options tunes a Service. Zero values select the defaults.

@@ -115,7 +115,8 @@ func TestCreateAndAuthenticate(t *testing.T) {
 	if in.Name != "Acme Bank" || !strings.HasPrefix(in.ID, "int_") || !strings.HasPrefix(in.PublicKey, "pk_") {
 		t.Fatalf("integration %+v", in)
 	}
-	if p := in.Policy; p.MatchThreshold != 70 || p.LivenessThreshold != 0.5 || p.MaxAttempts != 3 || p.RetentionDays != 365 {
+	// Thresholds unset: they follow the model manifest.
+	if p := in.Policy; p.MatchThreshold != 0 || p.LivenessThreshold != 0 || p.MaxAttempts != 3 || p.RetentionDays != 365 {
 		t.Fatalf("policy %+v", p)
 	}
 	if c.Key.Token != c.Key.KeyID+"."+c.Key.Secret || c.Key.IntegrationID != in.ID {

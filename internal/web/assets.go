@@ -2,9 +2,12 @@ package web
 
 import (
 	"bytes"
+
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/fault"
 	"io/fs"
 	"net/http"
 	"path"
@@ -103,7 +106,7 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	a, ok := h.assets.files[name]
 	if !ok {
-		h.writeError(w, r, errNotFound("no such asset"))
+		edge.Fail(w, r, fault.New(fault.NotFound, "no such asset"))
 		return
 	}
 	hd := w.Header()

@@ -24,7 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/testenv"
 	"github.com/visagehq/visage/internal/web"
 	"github.com/visagehq/visage/internal/web/browsertest"
@@ -76,7 +78,7 @@ func (f *flowCapture) State(_ context.Context, token string) (*faceauth.CaptureS
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if token != f.token {
-		return nil, faceauth.ErrCaptureNotFound
+		return nil, fault.New(fault.NotFound, "no such session")
 	}
 	st := &faceauth.CaptureState{Status: f.status, Steps: f.steps(), Current: f.current, Nonce: f.nonce,
 		ExpiresAt: time.Now().Add(30 * time.Minute), Reason: f.reason, Theme: f.theme}
@@ -90,7 +92,7 @@ func hintFor(c faceauth.Challenge) string {
 	switch c {
 	case faceauth.ChallengeSmile:
 		return faceauth.FeedbackSmile
-	case faceauth.ChallengeEyeBlink:
+	case faceauth.ChallengeBlink:
 		return faceauth.FeedbackBlinkNow
 	case faceauth.ChallengeLeft:
 		return faceauth.FeedbackTurnLeft
@@ -111,16 +113,16 @@ func (f *flowCapture) Frame(_ context.Context, token string, ch faceauth.Challen
 	f.inFlight--
 
 	if token != f.token {
-		return nil, faceauth.ErrCaptureNotFound
+		return nil, fault.New(fault.NotFound, "no such session")
 	}
 	if nonce != f.nonce {
 		f.bad = append(f.bad, "nonce "+nonce)
-		return nil, fmt.Errorf("%w: bad nonce", faceauth.ErrInvalidInput)
+		return nil, fault.New(fault.BadRequest, "bad nonce")
 	}
 	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		f.bad = append(f.bad, "frame is not a JPEG: "+err.Error())
-		return nil, fmt.Errorf("%w: %v", faceauth.ErrInvalidInput, err)
+		return nil, fault.New(fault.BadRequest, "%v", err)
 	}
 	if f.firstFrame == nil {
 		f.firstFrame = img
@@ -140,7 +142,7 @@ func (f *flowCapture) Frame(_ context.Context, token string, ch faceauth.Challen
 	}
 	if ch != f.order[f.current] {
 		f.bad = append(f.bad, fmt.Sprintf("frame for %s while %s is current", ch, f.order[f.current]))
-		return nil, fmt.Errorf("%w: the current challenge is %s", faceauth.ErrInvalidInput, f.order[f.current])
+		return nil, fault.New(fault.BadRequest, "the current challenge is %s", f.order[f.current])
 	}
 	f.total++
 	if f.failAfter > 0 && f.total >= f.failAfter {
@@ -192,7 +194,9 @@ func serve(t *testing.T, capture web.CaptureService) (site, logoOrigin string) {
 	}))
 	t.Cleanup(logo.Close)
 	mux := http.NewServeMux()
-	mux.Handle(web.Prefix, web.New(capture, slog.New(slog.DiscardHandler)))
+	e := edge.New(edge.Config{Log: slog.New(slog.DiscardHandler)})
+	e.Mount(web.New(capture, slog.New(slog.DiscardHandler)).Surface())
+	mux.Handle(web.Prefix, e.Handler())
 	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!doctype html><title>back</title><body data-landing=%q>Back at the integration</body>", r.URL.Query().Get("status"))
@@ -217,7 +221,7 @@ func checkNoProblems(t *testing.T, b *browsertest.Browser) {
 func TestBrowserCaptureCompletes(t *testing.T) {
 	browsertest.RequireChromium(t)
 	clip := faceClip(t)
-	order := []faceauth.Challenge{faceauth.ChallengeRight, faceauth.ChallengeSmile, faceauth.ChallengeLeft, faceauth.ChallengeEyeBlink}
+	order := []faceauth.Challenge{faceauth.ChallengeRight, faceauth.ChallengeSmile, faceauth.ChallengeLeft, faceauth.ChallengeBlink}
 	fake := newFlow("cap_walk", order...)
 	fake.holdAt = 1 // pause on step 2 for a screenshot mid-challenge
 	site, logoOrigin := serve(t, fake)
@@ -304,7 +308,7 @@ func TestBrowserCaptureCompletes(t *testing.T) {
 			break
 		}
 	}
-	if !slices.Equal(seen.Challenges, []string{"2fa-right", "2fa-smile", "2fa-left", "2fa-eyeblink"}) {
+	if !slices.Equal(seen.Challenges, []string{"turn_right", "smile", "turn_left", "blink"}) {
 		t.Errorf("challenges seen %q, want the server's order", seen.Challenges)
 	}
 	for _, want := range []string{"Turn your head to your right", "Smile!", "Turn your head to your left", "Blink your eyes"} {
@@ -330,7 +334,7 @@ func TestBrowserCaptureCompletes(t *testing.T) {
 func TestBrowserCaptureFails(t *testing.T) {
 	browsertest.RequireChromium(t)
 	clip := faceClip(t)
-	fake := newFlow("cap_fail", faceauth.ChallengeSmile, faceauth.ChallengeLeft, faceauth.ChallengeRight, faceauth.ChallengeEyeBlink)
+	fake := newFlow("cap_fail", faceauth.ChallengeSmile, faceauth.ChallengeLeft, faceauth.ChallengeRight, faceauth.ChallengeBlink)
 	fake.failAfter = 5
 	site, _ := serve(t, fake)
 	fake.redirect = site + "/done?status=failed"
@@ -368,11 +372,11 @@ func TestBrowserCaptureFails(t *testing.T) {
 type expiredCapture struct{}
 
 func (expiredCapture) State(context.Context, string) (*faceauth.CaptureState, error) {
-	return nil, fmt.Errorf("x: %w", faceauth.ErrCaptureExpired)
+	return nil, fault.New(fault.Expired, "expired")
 }
 
 func (expiredCapture) Frame(context.Context, string, faceauth.Challenge, string, []byte) (*faceauth.FrameResult, error) {
-	return nil, faceauth.ErrCaptureExpired
+	return nil, fault.New(fault.Expired, "expired")
 }
 
 func TestBrowserBadLinks(t *testing.T) {

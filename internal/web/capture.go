@@ -2,14 +2,14 @@ package web
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/fault"
 )
 
 // maxFieldBytes caps the small text fields of a frame upload.
@@ -28,10 +28,11 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, token string) {
 	logoSrc := ""
 	st, err := h.capture.State(r.Context(), token)
 	if err != nil {
-		var code Code
-		status, code, _ = statusFor(err)
-		if status >= 500 {
-			h.log.ErrorContext(r.Context(), "capture page: state failed", "token", shortToken(token), "code", code, "err", err)
+		fe := fault.As(err)
+		status = pageErrors[fe.Kind].status
+		if status == 0 || status >= 500 {
+			status = http.StatusInternalServerError
+			h.log.ErrorContext(r.Context(), "capture page: state failed", "token", shortToken(token), "kind", fe.Kind, "err", err)
 		}
 	} else {
 		logoSrc = logoSource(st.Theme.LogoURL)
@@ -96,31 +97,29 @@ func logoSource(raw string) string {
 func (h *Handler) state(w http.ResponseWriter, r *http.Request, token string) {
 	st, err := h.capture.State(r.Context(), token)
 	if err != nil {
-		h.writeError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	edge.WriteJSON(w, http.StatusOK, StateOf(st))
 }
+
+// frameSpec: one JPEG frame of at most 2 MB, beside the small fields.
+var frameSpec = edge.UploadSpec{Images: []string{"frame"}, MaxImageBytes: MaxFrameBytes, MaxImages: 1, NoRaw: true}
 
 // frame takes one camera frame: multipart/form-data with "frame" (JPEG),
 // "challenge" and "nonce".
 func (h *Handler) frame(w http.ResponseWriter, r *http.Request, token string) {
-	if r.ContentLength > MaxFrameBytes+multipartSlack {
-		h.writeError(w, r, errCode(CodeImageTooLarge, "frame too large: at most 2 MB"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFrameBytes+multipartSlack)
 	up, err := readFrameUpload(r)
 	if err != nil {
-		h.writeError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
 	res, err := h.capture.Frame(r.Context(), token, faceauth.Challenge(up.challenge), up.nonce, up.jpeg)
 	if err != nil {
-		h.writeError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	edge.WriteJSON(w, http.StatusOK, FrameOf(res))
 }
 
 type frameUpload struct {
@@ -131,72 +130,28 @@ type frameUpload struct {
 func readFrameUpload(r *http.Request) (*frameUpload, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, errCode(CodeBadRequest, "expected multipart/form-data with fields frame, challenge and nonce")
+		return nil, fault.New(fault.BadRequest, "expected multipart/form-data with fields frame, challenge and nonce")
 	}
-	mr, err := r.MultipartReader()
+	u, err := edge.ParseUpload(r, frameSpec)
 	if err != nil {
-		return nil, errCode(CodeBadRequest, "malformed multipart body: "+err.Error())
+		return nil, err
 	}
-	up := &frameUpload{}
-	var haveFrame, haveChallenge, haveNonce bool
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, bodyError(err)
-		}
-		switch part.FormName() {
-		case "frame":
-			data, err := io.ReadAll(io.LimitReader(part, MaxFrameBytes+1))
-			if err != nil {
-				return nil, bodyError(err)
-			}
-			if len(data) > MaxFrameBytes {
-				return nil, errCode(CodeImageTooLarge, "frame too large: at most 2 MB")
-			}
-			up.jpeg, haveFrame = data, true
-		case "challenge", "nonce":
-			data, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				return nil, bodyError(err)
-			}
-			if len(data) > maxFieldBytes {
-				return nil, errCode(CodeBadRequest, "field "+part.FormName()+" too long")
-			}
-			if part.FormName() == "challenge" {
-				up.challenge, haveChallenge = string(data), true
-			} else {
-				up.nonce, haveNonce = string(data), true
-			}
-		default:
-			if _, err := io.Copy(io.Discard, part); err != nil { // bounded by MaxBytesReader
-				return nil, bodyError(err)
-			}
-		}
-		_ = part.Close()
-	}
+	up := &frameUpload{challenge: u.Field("challenge"), nonce: u.Field("nonce")}
+	frames := u.ImagesFor("frame")
 	switch {
-	case !haveFrame:
-		return nil, errCode(CodeMissingField, "missing field: frame (the JPEG camera frame)")
-	case !haveChallenge || up.challenge == "":
-		return nil, errCode(CodeMissingField, "missing field: challenge")
-	case !haveNonce || up.nonce == "":
-		return nil, errCode(CodeMissingField, "missing field: nonce")
-	case len(up.jpeg) == 0:
-		return nil, errCode(CodeEmptyImage, "frame is empty")
-	case !bytes.HasPrefix(up.jpeg, []byte{0xFF, 0xD8, 0xFF}):
-		return nil, errCode(CodeUnsupportedImage, "frame must be a JPEG image")
+	case len(frames) == 0:
+		return nil, fault.New(fault.MissingField, "missing field: frame (the JPEG camera frame)")
+	case up.challenge == "":
+		return nil, fault.New(fault.MissingField, "missing field: challenge")
+	case up.nonce == "":
+		return nil, fault.New(fault.MissingField, "missing field: nonce")
+	case len(up.challenge) > maxFieldBytes || len(up.nonce) > maxFieldBytes:
+		return nil, fault.New(fault.BadRequest, "field too long")
+	case len(frames[0].Data) == 0:
+		return nil, fault.New(fault.EmptyImage, "frame is empty")
+	case !bytes.HasPrefix(frames[0].Data, []byte{0xFF, 0xD8, 0xFF}):
+		return nil, fault.New(fault.Unsupported, "frame must be a JPEG image")
 	}
+	up.jpeg = frames[0].Data
 	return up, nil
-}
-
-// bodyError classifies a failure while reading the request body.
-func bodyError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return errCode(CodeImageTooLarge, "frame too large: at most 2 MB")
-	}
-	return errCode(CodeBadRequest, "malformed multipart body: "+err.Error())
 }

@@ -10,7 +10,10 @@
 //	POST /capture/{token}/frame    multipart: frame (JPEG ≤ 2 MB), challenge, nonce → faceauth.FrameResult
 //	GET  /capture/assets/{file}    embedded JS/CSS/SVG, cacheable
 //
-// Errors are JSON: {"error":{"code","message"}}.
+// Errors are JSON: {"error":{"code","message"}}, the code a fault kind and
+// the message a sentence for a person. The handler is mounted on the
+// request edge (Surface), which gives it request ids, logs, metrics and
+// body limits like every other surface.
 package web
 
 import (
@@ -19,7 +22,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/fault"
 )
 
 // CaptureService is what the capture page needs from the face service
@@ -51,6 +56,14 @@ func New(capture CaptureService, log *slog.Logger) *Handler {
 	return &Handler{capture: capture, log: log, assets: mustLoadAssets()}
 }
 
+// Surface is the capture page on the request edge: one public route (the
+// token in the path is the credential), bodies capped at one frame.
+func (h *Handler) Surface() edge.Surface {
+	return edge.Surface{Name: "capture", Renderer: renderer{}, Routes: []edge.Route{
+		{Pattern: Prefix, Handler: h.ServeHTTP, MaxBody: MaxFrameBytes + multipartSlack, Undocumented: true},
+	}}
+}
+
 // AssetVersion is the content hash stamped on asset URLs (?v=…).
 func (h *Handler) AssetVersion() string { return h.assets.version }
 
@@ -65,7 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
-		h.writeError(w, r, errNotFound("no such page"))
+		edge.Fail(w, r, fault.New(fault.NotFound, "no such page"))
 		return
 	}
 	seg := strings.Split(rest, "/")
@@ -78,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	token := seg[0]
 	if !validToken(token) {
-		h.writeError(w, r, errNotFound("no such capture session"))
+		edge.Fail(w, r, fault.New(fault.NotFound, "no such capture session"))
 		return
 	}
 	switch {
@@ -99,7 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.frame(w, r, token)
 		}
 	default:
-		h.writeError(w, r, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
+		edge.Fail(w, r, fault.New(fault.NotFound, "no such endpoint"))
 	}
 }
 
@@ -111,8 +124,7 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 		}
 	}
 	w.Header().Set("Allow", strings.Join(methods, ", "))
-	writeJSON(w, http.StatusMethodNotAllowed, envelope{Error: errorBody{Code: CodeMethodNotAllowed,
-		Message: "method " + r.Method + " not allowed; use " + strings.Join(methods, " or ")}})
+	edge.Fail(w, r, fault.New(fault.MethodNotAllowed, "use %s", strings.Join(methods, " or ")))
 	return false
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -17,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/web"
 )
 
@@ -48,7 +49,7 @@ func (s *stubCapture) State(_ context.Context, token string) (*faceauth.CaptureS
 	}
 	st, ok := s.states[token]
 	if !ok {
-		return nil, fmt.Errorf("load %s: %w", token, faceauth.ErrCaptureNotFound)
+		return nil, fault.New(fault.NotFound, "no session %s", token)
 	}
 	return st, nil
 }
@@ -62,7 +63,7 @@ func (s *stubCapture) Frame(_ context.Context, token string, ch faceauth.Challen
 	}
 	st, ok := s.states[token]
 	if !ok {
-		return nil, faceauth.ErrCaptureNotFound
+		return nil, fault.New(fault.NotFound, "no such session")
 	}
 	s.frames = append(s.frames, stubFrame{token: token, nonce: nonce, challenge: ch, jpeg: jpeg})
 	return &faceauth.FrameResult{Challenge: ch, Feedback: faceauth.FeedbackMoveCloser, Message: "Move closer",
@@ -80,10 +81,11 @@ func newStub() *stubCapture {
 				Theme: faceauth.Theme{LogoURL: "javascript:alert(1)"}},
 		},
 		errs: map[string]error{
-			"cap_gone": fmt.Errorf("session cap_gone: %w", faceauth.ErrCaptureExpired),
-			"cap_done": faceauth.ErrCaptureClosed,
-			"cap_bad":  fmt.Errorf("%w: the current challenge is 2fa-left", faceauth.ErrInvalidInput),
-			"cap_busy": fmt.Errorf("%w: queue full", faceauth.ErrBusy),
+			// As the service returns them: classified.
+			"cap_gone": fault.New(fault.Expired, "session cap_gone expired"),
+			"cap_done": fault.New(fault.Closed, "finished"),
+			"cap_bad":  fault.New(fault.BadRequest, "the current challenge is turn_left"),
+			"cap_busy": fault.New(fault.Busy, "queue full"),
 			"cap_boom": errors.New("database is on fire at 10.0.0.7"),
 		},
 	}
@@ -93,7 +95,9 @@ func newServer(t *testing.T) (*httptest.Server, *stubCapture) {
 	t.Helper()
 	stub := newStub()
 	mux := http.NewServeMux()
-	mux.Handle(web.Prefix, web.New(stub, slog.New(slog.DiscardHandler)))
+	e := edge.New(edge.Config{Log: slog.New(slog.DiscardHandler)})
+	e.Mount(web.New(stub, slog.New(slog.DiscardHandler)).Surface())
+	mux.Handle(web.Prefix, e.Handler())
 	mux.HandleFunc("GET /elsewhere", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -127,7 +131,7 @@ func do(t *testing.T, method, url, ctype string, body []byte) (*http.Response, [
 }
 
 // wantError checks a JSON error answer.
-func wantError(t *testing.T, res *http.Response, body []byte, status int, code web.Code) {
+func wantError(t *testing.T, res *http.Response, body []byte, status int, code fault.Kind) {
 	t.Helper()
 	if res.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", res.StatusCode, status, body)
@@ -137,8 +141,8 @@ func wantError(t *testing.T, res *http.Response, body []byte, status int, code w
 	}
 	var env struct {
 		Error struct {
-			Code    web.Code `json:"code"`
-			Message string   `json:"message"`
+			Code    fault.Kind `json:"code"`
+			Message string     `json:"message"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -245,11 +249,11 @@ func TestState(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("status %d, cache %q: %s", res.StatusCode, res.Header.Get("Cache-Control"), body)
 	}
-	var st faceauth.CaptureState
+	var st web.State
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != faceauth.CaptureInProgress || len(st.Steps) != 2 || st.Steps[0].Challenge != faceauth.ChallengeLeft ||
+	if st.Status != faceauth.CaptureInProgress || len(st.Steps) != 2 || st.Steps[0].Challenge != string(faceauth.ChallengeLeft) ||
 		st.Nonce != "n0nce" || st.Theme.PrimaryColor != "#0f766e" {
 		t.Errorf("state %+v", st)
 	}
@@ -257,13 +261,13 @@ func TestState(t *testing.T) {
 	cases := []struct {
 		token  string
 		status int
-		code   web.Code
+		code   fault.Kind
 	}{
-		{"cap_nope", 404, web.CodeNotFound},
-		{"cap_gone", 410, web.CodeExpired},
-		{"cap_done", 409, web.CodeClosed},
-		{"cap_busy", 503, web.CodeBusy},
-		{"cap_boom", 500, web.CodeInternal},
+		{"cap_nope", 404, fault.NotFound},
+		{"cap_gone", 410, fault.Expired},
+		{"cap_done", 409, fault.Closed},
+		{"cap_busy", 503, fault.Busy},
+		{"cap_boom", 500, fault.Internal},
 	}
 	for _, c := range cases {
 		res, body := get(t, srv.URL+"/capture/"+c.token+"/state")
@@ -314,16 +318,16 @@ func fakeJPEG(n int) []byte {
 func TestFrame(t *testing.T) {
 	srv, stub := newServer(t)
 	jpeg := fakeJPEG(5000)
-	ct, body := multipartBody(t, map[string][]byte{"challenge": []byte("2fa-left"), "nonce": []byte("n0nce"), "frame": jpeg, "extra": []byte("ignored")})
+	ct, body := multipartBody(t, map[string][]byte{"challenge": []byte("turn_left"), "nonce": []byte("n0nce"), "frame": jpeg, "extra": []byte("ignored")})
 	res, out := do(t, http.MethodPost, srv.URL+"/capture/cap_ok/frame", ct, body)
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d: %s", res.StatusCode, out)
 	}
-	var fr faceauth.FrameResult
+	var fr web.Frame
 	if err := json.Unmarshal(out, &fr); err != nil {
 		t.Fatal(err)
 	}
-	if fr.Feedback != faceauth.FeedbackMoveCloser || fr.Challenge != faceauth.ChallengeLeft || len(fr.Steps) != 2 {
+	if fr.Feedback != faceauth.FeedbackMoveCloser || fr.Challenge != string(faceauth.ChallengeLeft) || len(fr.Steps) != 2 {
 		t.Errorf("result %+v", fr)
 	}
 	if len(stub.frames) != 1 {
@@ -335,7 +339,7 @@ func TestFrame(t *testing.T) {
 	}
 
 	// Exactly 2 MB is fine.
-	ct, body = multipartBody(t, map[string][]byte{"challenge": []byte("2fa-left"), "nonce": []byte("n0nce"), "frame": fakeJPEG(web.MaxFrameBytes)})
+	ct, body = multipartBody(t, map[string][]byte{"challenge": []byte("turn_left"), "nonce": []byte("n0nce"), "frame": fakeJPEG(web.MaxFrameBytes)})
 	if res, out := do(t, http.MethodPost, srv.URL+"/capture/cap_ok/frame", ct, body); res.StatusCode != 200 {
 		t.Errorf("2 MB frame: status %d: %s", res.StatusCode, out)
 	}
@@ -343,7 +347,7 @@ func TestFrame(t *testing.T) {
 
 func TestFrameErrors(t *testing.T) {
 	srv, stub := newServer(t)
-	ok := map[string][]byte{"challenge": []byte("2fa-left"), "nonce": []byte("n0nce"), "frame": fakeJPEG(100)}
+	ok := map[string][]byte{"challenge": []byte("turn_left"), "nonce": []byte("n0nce"), "frame": fakeJPEG(100)}
 	without := func(name string) map[string][]byte {
 		m := map[string][]byte{}
 		for k, v := range ok {
@@ -363,22 +367,23 @@ func TestFrameErrors(t *testing.T) {
 		token  string
 		fields map[string][]byte
 		status int
-		code   web.Code
+		code   fault.Kind
 	}{
-		{"unknown token", "cap_nope", ok, 404, web.CodeNotFound},
-		{"expired", "cap_gone", ok, 410, web.CodeExpired},
-		{"finished", "cap_done", ok, 409, web.CodeClosed},
-		{"wrong challenge", "cap_bad", ok, 400, web.CodeBadRequest},
-		{"busy", "cap_busy", ok, 503, web.CodeBusy},
-		{"internal", "cap_boom", ok, 500, web.CodeInternal},
-		{"no frame", "cap_ok", without("frame"), 400, web.CodeMissingField},
-		{"no challenge", "cap_ok", without("challenge"), 400, web.CodeMissingField},
-		{"no nonce", "cap_ok", without("nonce"), 400, web.CodeMissingField},
-		{"empty frame", "cap_ok", with("frame", []byte{}), 400, web.CodeEmptyImage},
-		{"PNG frame", "cap_ok", with("frame", []byte("\x89PNG\r\n\x1a\nrest")), 415, web.CodeUnsupportedImage},
-		{"long nonce", "cap_ok", with("nonce", bytes.Repeat([]byte("n"), 2000)), 400, web.CodeBadRequest},
-		{"frame over 2 MB", "cap_ok", with("frame", fakeJPEG(web.MaxFrameBytes+1)), 413, web.CodeImageTooLarge},
-		{"huge frame", "cap_ok", with("frame", fakeJPEG(5*web.MaxFrameBytes)), 413, web.CodeImageTooLarge},
+		{"unknown token", "cap_nope", ok, 404, fault.NotFound},
+		{"expired", "cap_gone", ok, 410, fault.Expired},
+		{"finished", "cap_done", ok, 409, fault.Closed},
+		{"wrong challenge", "cap_bad", ok, 400, fault.BadRequest},
+		{"busy", "cap_busy", ok, 503, fault.Busy},
+		{"internal", "cap_boom", ok, 500, fault.Internal},
+		{"no frame", "cap_ok", without("frame"), 400, fault.MissingField},
+		{"no challenge", "cap_ok", without("challenge"), 400, fault.MissingField},
+		{"no nonce", "cap_ok", without("nonce"), 400, fault.MissingField},
+		{"empty frame", "cap_ok", with("frame", []byte{}), 400, fault.EmptyImage},
+		{"PNG frame", "cap_ok", with("frame", []byte("\x89PNG\r\n\x1a\nrest")), 415, fault.Unsupported},
+		{"long nonce", "cap_ok", with("nonce", bytes.Repeat([]byte("n"), 2000)), 400, fault.BadRequest},
+		{"frame over 2 MB", "cap_ok", with("frame", fakeJPEG(web.MaxFrameBytes+1)), 413, fault.ImageTooLarge},
+		// Over the route's body limit: refused from Content-Length, unread.
+		{"huge frame", "cap_ok", with("frame", fakeJPEG(5*web.MaxFrameBytes)), 413, fault.PayloadTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -393,7 +398,7 @@ func TestFrameErrors(t *testing.T) {
 
 	t.Run("not multipart", func(t *testing.T) {
 		res, out := do(t, http.MethodPost, srv.URL+"/capture/cap_ok/frame", "application/json", []byte(`{"frame":"x"}`))
-		wantError(t, res, out, 400, web.CodeBadRequest)
+		wantError(t, res, out, 400, fault.BadRequest)
 	})
 	t.Run("huge body, no length", func(t *testing.T) {
 		// A streamed body without Content-Length is cut by the reader.
@@ -407,7 +412,7 @@ func TestFrameErrors(t *testing.T) {
 		}
 		defer res.Body.Close()
 		out, _ := io.ReadAll(res.Body)
-		wantError(t, res, out, 413, web.CodeImageTooLarge)
+		wantError(t, res, out, 413, fault.ImageTooLarge)
 	})
 }
 
@@ -416,19 +421,19 @@ func TestRouting(t *testing.T) {
 	cases := []struct {
 		method, path string
 		status       int
-		code         web.Code
+		code         fault.Kind
 		allow        string
 	}{
-		{"POST", "/capture/cap_ok/state", 405, web.CodeMethodNotAllowed, "GET, HEAD"},
-		{"GET", "/capture/cap_ok/frame", 405, web.CodeMethodNotAllowed, "POST"},
-		{"DELETE", "/capture/cap_ok", 405, web.CodeMethodNotAllowed, "GET, HEAD"},
-		{"GET", "/capture/cap_ok/other", 404, web.CodeNotFound, ""},
-		{"GET", "/capture/cap_ok/state/x", 404, web.CodeNotFound, ""},
-		{"GET", "/capture/bad%20token/state", 404, web.CodeNotFound, ""},
-		{"GET", "/capture/" + strings.Repeat("x", 200) + "/state", 404, web.CodeNotFound, ""},
-		{"GET", "/capture/assets/nope.js", 404, web.CodeNotFound, ""},
-		{"GET", "/capture/assets/capture.html", 404, web.CodeNotFound, ""},
-		{"POST", "/capture/assets/capture.js", 405, web.CodeMethodNotAllowed, "GET, HEAD"},
+		{"POST", "/capture/cap_ok/state", 405, fault.MethodNotAllowed, "GET, HEAD"},
+		{"GET", "/capture/cap_ok/frame", 405, fault.MethodNotAllowed, "POST"},
+		{"DELETE", "/capture/cap_ok", 405, fault.MethodNotAllowed, "GET, HEAD"},
+		{"GET", "/capture/cap_ok/other", 404, fault.NotFound, ""},
+		{"GET", "/capture/cap_ok/state/x", 404, fault.NotFound, ""},
+		{"GET", "/capture/bad%20token/state", 404, fault.NotFound, ""},
+		{"GET", "/capture/" + strings.Repeat("x", 200) + "/state", 404, fault.NotFound, ""},
+		{"GET", "/capture/assets/nope.js", 404, fault.NotFound, ""},
+		{"GET", "/capture/assets/capture.html", 404, fault.NotFound, ""},
+		{"POST", "/capture/assets/capture.js", 405, fault.MethodNotAllowed, "GET, HEAD"},
 	}
 	before := stub.calls
 	for _, c := range cases {

@@ -3,8 +3,13 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/visagehq/visage/internal/fault"
+	"github.com/visagehq/visage/internal/fault/classify"
 
 	"github.com/visagehq/visage/internal/store"
 )
@@ -38,6 +43,11 @@ func (s *Service) Guard() *Guard { return s.guard }
 // URLs returns the integration's webhook configuration (event → URLs),
 // never nil.
 func (s *Service) URLs(ctx context.Context, integrationID string) (map[string][]string, error) {
+	v, err := s.uRLs(ctx, integrationID)
+	return v, classified(err)
+}
+
+func (s *Service) uRLs(ctx context.Context, integrationID string) (map[string][]string, error) {
 	in, err := s.st.GetIntegration(ctx, integrationID)
 	if err != nil {
 		return nil, fmt.Errorf("webhook URLs: %w", err)
@@ -48,6 +58,11 @@ func (s *Service) URLs(ctx context.Context, integrationID string) (map[string][]
 // SetURLs replaces the integration's webhook configuration after
 // validating it (ValidateURLs), and returns the stored form.
 func (s *Service) SetURLs(ctx context.Context, integrationID string, hooks map[string][]string) (map[string][]string, error) {
+	v, err := s.setURLs(ctx, integrationID, hooks)
+	return v, classified(err)
+}
+
+func (s *Service) setURLs(ctx context.Context, integrationID string, hooks map[string][]string) (map[string][]string, error) {
 	clean, err := ValidateURLs(s.guard, hooks)
 	if err != nil {
 		return nil, err
@@ -72,6 +87,11 @@ func (s *Service) SetURLs(ctx context.Context, integrationID string, hooks map[s
 // Ping enqueues a ping event to the integration's "ping" and "*" URLs and
 // returns the delivery ids; ErrInvalid when none is configured.
 func (s *Service) Ping(ctx context.Context, integrationID string) ([]string, error) {
+	v, err := s.ping(ctx, integrationID)
+	return v, classified(err)
+}
+
+func (s *Service) ping(ctx context.Context, integrationID string) ([]string, error) {
 	var ids []string
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		in, err := tx.GetIntegration(ctx, integrationID)
@@ -98,47 +118,52 @@ func (s *Service) Ping(ctx context.Context, integrationID string) ([]string, err
 
 // Delivery is the API's view of a delivery.
 type Delivery struct {
-	ID                 string          `json:"id"`
-	Event              string          `json:"event"`
-	URL                string          `json:"url"`
-	Status             string          `json:"status"`
-	Attempts           int             `json:"attempts"`       // since enqueue or the last redelivery
-	TotalAttempts      int             `json:"total_attempts"` // ever
-	NextAttemptAt      *time.Time      `json:"next_attempt_at,omitempty"`
-	LastResponseStatus int             `json:"last_response_status,omitempty"`
-	LastError          string          `json:"last_error,omitempty"`
-	CreatedAt          time.Time       `json:"created_at"`
-	UpdatedAt          time.Time       `json:"updated_at"`
-	DeliveredAt        *time.Time      `json:"delivered_at,omitempty"`
-	Payload            json.RawMessage `json:"payload,omitempty"` // only on a single delivery
+	ID                 string
+	Event              string
+	URL                string
+	Status             string
+	Attempts           int // since enqueue or the last redelivery
+	TotalAttempts      int // ever
+	NextAttemptAt      *time.Time
+	LastResponseStatus int
+	LastError          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	DeliveredAt        *time.Time
+	Payload            json.RawMessage // only on a single delivery
 }
 
 // Attempt is the API's view of one attempt.
 type Attempt struct {
-	Number         int               `json:"number"`
-	At             time.Time         `json:"at"`
-	RequestHeaders map[string]string `json:"request_headers"`
-	ResponseStatus int               `json:"response_status"` // 0: no response
-	ResponseBody   string            `json:"response_body"`   // first 4 KB
-	LatencyMS      int64             `json:"latency_ms"`
-	Error          string            `json:"error,omitempty"`
+	Number         int
+	At             time.Time
+	RequestHeaders map[string]string
+	ResponseStatus int    // 0: no response
+	ResponseBody   string // first 4 KB
+	LatencyMS      int64
+	Error          string
 }
 
 // DeliveryDetail is a delivery with its payload and attempts.
 type DeliveryDetail struct {
 	Delivery
-	AttemptLog []Attempt `json:"attempt_log"`
+	AttemptLog []Attempt
 }
 
 // DeliveryList is one page of deliveries, newest first.
 type DeliveryList struct {
-	Deliveries []Delivery `json:"deliveries"`
-	Next       string     `json:"next_cursor,omitempty"`
+	Deliveries []Delivery
+	Next       string
 }
 
 // Deliveries lists the integration's deliveries, newest first; status ""
 // means all.
 func (s *Service) Deliveries(ctx context.Context, integrationID, status, cursor string, limit int) (*DeliveryList, error) {
+	v, err := s.deliveries(ctx, integrationID, status, cursor, limit)
+	return v, classified(err)
+}
+
+func (s *Service) deliveries(ctx context.Context, integrationID, status, cursor string, limit int) (*DeliveryList, error) {
 	page, err := s.st.ListWebhookDeliveries(ctx, integrationID, status, cursor, limit)
 	if err != nil {
 		return nil, err
@@ -152,6 +177,11 @@ func (s *Service) Deliveries(ctx context.Context, integrationID, status, cursor 
 
 // Delivery returns one delivery with its payload and attempt log.
 func (s *Service) Delivery(ctx context.Context, integrationID, id string) (*DeliveryDetail, error) {
+	v, err := s.delivery(ctx, integrationID, id)
+	return v, classified(err)
+}
+
+func (s *Service) delivery(ctx context.Context, integrationID, id string) (*DeliveryDetail, error) {
 	d, err := s.st.GetWebhookDelivery(ctx, integrationID, id)
 	if err != nil {
 		return nil, err
@@ -171,6 +201,11 @@ func (s *Service) Delivery(ctx context.Context, integrationID, id string) (*Deli
 // Redeliver sends a delivery again, same id, with a fresh attempt budget.
 // A delivery being sent right now is refused with store.ErrConflict.
 func (s *Service) Redeliver(ctx context.Context, integrationID, id string) (*Delivery, error) {
+	v, err := s.redeliver(ctx, integrationID, id)
+	return v, classified(err)
+}
+
+func (s *Service) redeliver(ctx context.Context, integrationID, id string) (*Delivery, error) {
 	d, err := s.st.RedeliverWebhook(ctx, integrationID, id)
 	if err != nil {
 		return nil, err
@@ -195,6 +230,25 @@ func view(d *store.WebhookDelivery, payload bool) Delivery {
 		v.Payload = d.Payload
 	}
 	return v
+}
+
+// classified maps the service's errors onto fault kinds: the one place the
+// webhook API's client errors are named.
+func classified(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrBlocked):
+		return fault.Wrap(fault.BadRequest, err, "%s", strings.TrimPrefix(err.Error(), "ping: "))
+	case errors.Is(err, store.ErrInvalid):
+		// The only client-supplied value the store validates here.
+		return fault.Wrap(fault.BadRequest, err, "malformed cursor")
+	case errors.Is(err, store.ErrConflict):
+		return fault.Wrap(fault.Conflict, err, "the delivery is being sent right now; redeliver it once this attempt has finished")
+	case errors.Is(err, store.ErrNotFound):
+		return fault.Wrap(fault.NotFound, err, "no such webhook delivery")
+	}
+	return classify.Err(err)
 }
 
 func nonNil(m map[string][]string) map[string][]string {

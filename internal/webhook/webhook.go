@@ -37,23 +37,19 @@ const (
 	maxEventLen     = 64
 )
 
+// Message is one webhook as a surface encodes it: the event name its
+// receivers configure URLs for, the exact body, and the User-Agent the
+// surface's document names ("" = UserAgent).
+type Message struct {
+	Event     string
+	Body      []byte
+	UserAgent string
+}
+
 // Enqueue writes one pending delivery per URL the integration configured
-// for event (and for the wildcard "*"), in the caller's transaction. The
-// body is the payload exactly as the event defines it (vendor-compatible
-// events have fixed shapes, e.g. Identity Gram's images_stored); the
-// delivery id, event and integration travel in headers. The
-// state change and its event commit or roll back together. It returns the
-// delivery ids, none when no URL is configured. After the transaction
-// commits, call Service.Notify (or Worker.Notify) to send at once instead
-// of at the next poll.
+// for event (and for the wildcard "*"), in the caller's transaction, with
+// payload encoded as JSON. See EnqueueMessage.
 func Enqueue(ctx context.Context, tx store.Tx, in *store.Integration, event string, payload any) ([]string, error) {
-	if err := validEvent(event); err != nil || event == Wildcard {
-		return nil, fmt.Errorf("enqueue webhook: %w: event %q", ErrInvalid, event)
-	}
-	urls := Destinations(in.WebhookURLs, event)
-	if len(urls) == 0 {
-		return nil, nil
-	}
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue webhook %s: encode payload: %w", event, err)
@@ -61,13 +57,35 @@ func Enqueue(ctx context.Context, tx store.Tx, in *store.Integration, event stri
 	if string(data) == "null" {
 		data = []byte("{}")
 	}
+	return EnqueueMessage(ctx, tx, in, Message{Event: event, Body: data})
+}
+
+// EnqueueMessage writes one pending delivery per URL the integration
+// configured for m.Event (and for "*"), in the caller's transaction. The
+// body is sent exactly as given (vendor-compatible events have fixed
+// shapes); the delivery id, event and integration travel in headers. The
+// state change and its event commit or roll back together. It returns the
+// delivery ids, none when no URL is configured. After the transaction
+// commits, call Service.Notify (or Worker.Notify) to send at once instead
+// of at the next poll.
+func EnqueueMessage(ctx context.Context, tx store.Tx, in *store.Integration, m Message) ([]string, error) {
+	if err := validEvent(m.Event); err != nil || m.Event == Wildcard {
+		return nil, fmt.Errorf("enqueue webhook: %w: event %q", ErrInvalid, m.Event)
+	}
+	urls := Destinations(in.WebhookURLs, m.Event)
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	if !json.Valid(m.Body) {
+		return nil, fmt.Errorf("enqueue webhook %s: %w: body is not JSON", m.Event, ErrInvalid)
+	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ids := make([]string, 0, len(urls))
 	for _, u := range urls {
-		d := &store.WebhookDelivery{ID: store.NewID("whd_"), IntegrationID: in.ID, Event: event, URL: u,
-			Payload: data, CreatedAt: at}
+		d := &store.WebhookDelivery{ID: store.NewID("whd_"), IntegrationID: in.ID, Event: m.Event, URL: u,
+			Payload: m.Body, UserAgent: m.UserAgent, CreatedAt: at}
 		if err := tx.EnqueueWebhook(ctx, d); err != nil {
-			return nil, fmt.Errorf("enqueue webhook %s: %w", event, err)
+			return nil, fmt.Errorf("enqueue webhook %s: %w", m.Event, err)
 		}
 		ids = append(ids, d.ID)
 	}

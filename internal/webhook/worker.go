@@ -291,9 +291,13 @@ func (w *Worker) attempt(ctx context.Context, d store.WebhookDelivery, a *store.
 		a.Error = "build request: " + err.Error()
 		return failed
 	}
+	ua := d.UserAgent
+	if ua == "" {
+		ua = UserAgent
+	}
 	h := map[string]string{
 		"Content-Type":    "application/json",
-		"User-Agent":      UserAgent,
+		"User-Agent":      ua,
 		HeaderDelivery:    d.ID,
 		HeaderEvent:       d.Event,
 		HeaderIntegration: d.IntegrationID,

@@ -13,7 +13,7 @@ import (
 func testFaceCRUD(t *testing.T, s store.Store) {
 	in := newIntegration(t, s)
 	f := &store.Face{
-		IntegrationID: in.ID, FaceID: "user-42", Enabled: true,
+		IntegrationID: in.ID, FaceID: "user-42", Enabled: true, Liveness: store.LivenessPassive,
 		Metadata: json.RawMessage(`{"email": "a@example.com", "tags": ["vip"]}`),
 	}
 	noErr(t, "create", s.CreateFace(ctx(t), f))
@@ -31,6 +31,7 @@ func testFaceCRUD(t *testing.T, s store.Store) {
 	time.Sleep(2 * time.Millisecond) // UpdatedAt must visibly move
 	f.Enabled = false
 	f.Metadata = nil
+	f.Liveness = store.LivenessActive
 	noErr(t, "update", s.UpdateFace(ctx(t), f))
 	if !f.UpdatedAt.After(f.CreatedAt) {
 		t.Fatalf("update did not advance UpdatedAt: %v <= %v", f.UpdatedAt, f.CreatedAt)
@@ -182,7 +183,7 @@ func testFaceDelete(t *testing.T, s store.Store) {
 	in := newIntegration(t, s)
 	f, keep := newFace(t, s, in.ID), newFace(t, s, in.ID)
 	var want []string
-	for _, ch := range []string{"2fa-smile", "2fa-eyeblink", "2fa-left"} {
+	for _, ch := range []string{"smile", "blink", "turn_left"} {
 		img := newImage(t, s, f, ch)
 		newTemplate(t, s, f, img.ID, "m1")
 		want = append(want, img.BlobKey)

@@ -16,7 +16,7 @@ func testImageCRUD(t *testing.T, s store.Store) {
 		t.Fatalf("generated id %q lacks the img_ prefix", first.ID)
 	}
 	second := &store.FaceImage{
-		IntegrationID: in.ID, FaceRef: f.ID, Challenge: "2fa-smile", BlobKey: unique("blob"),
+		IntegrationID: in.ID, FaceRef: f.ID, Challenge: "smile", BlobKey: unique("blob"),
 		Width: 112, Height: 112, CreatedAt: first.CreatedAt.Add(time.Second),
 	}
 	noErr(t, "add second", s.AddFaceImage(ctx(t), second))

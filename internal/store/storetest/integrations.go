@@ -15,7 +15,8 @@ func fullIntegration() *store.Integration {
 		CreatedAt: time.Date(2025, 3, 4, 5, 6, 7, 891234567, time.FixedZone("CET", 3600)),
 		Policy: store.Policy{
 			MatchThreshold: 92.5, LivenessThreshold: 0.75, MaxAttempts: 5, RetentionDays: 90,
-			RequiredChallenges: []string{"2fa-smile", "2fa-eyeblink"},
+			RequiredChallenges: []string{"smile", "blink"},
+			PolicyOptions:      store.PolicyOptions{CheckDuplicates: true, StillChallenges: true},
 		},
 		WebhookURLs: map[string][]string{
 			"verification.status":   {"https://hooks.example/a", "https://hooks.example/b"},

@@ -13,7 +13,7 @@ func testCaptureSessions(t *testing.T, s store.Store) {
 	in := newIntegration(t, s)
 	f := newFace(t, s, in.ID)
 	sess := &store.CaptureSession{IntegrationID: in.ID, FaceRef: f.ID, Kind: "2fa-enrol", Status: "in_progress",
-		Challenges: json.RawMessage(`["2fa-smile","2fa-left"]`), Nonce: "n1", Progress: json.RawMessage(`{}`),
+		Challenges: json.RawMessage(`["smile","turn_left"]`), Nonce: "n1", Progress: json.RawMessage(`{}`),
 		ExpiresAt: time.Now().Add(30 * time.Minute)}
 	noErr(t, "create", s.CreateCaptureSession(ctx(t), sess))
 	got, err := s.GetCaptureSession(ctx(t), sess.ID)
@@ -31,7 +31,7 @@ func testCaptureSessions(t *testing.T, s store.Store) {
 			return err
 		}
 		locked.Status, locked.Frames, locked.Reason = "completed", 7, "done"
-		locked.Progress = json.RawMessage(`{"2fa-smile":{"met":true}}`)
+		locked.Progress = json.RawMessage(`{"smile":{"met":true}}`)
 		return tx.UpdateCaptureSession(ctx(t), locked)
 	})
 	noErr(t, "update in tx", err)

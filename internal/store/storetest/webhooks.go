@@ -78,7 +78,7 @@ func testWebhookEnqueue(t *testing.T, s store.Store) {
 	in := newIntegration(t, s)
 	// Key order and spacing are kept byte for byte: the body is signed.
 	payload := json.RawMessage(`{"z": 1,  "a": {"é": "\u00e9"}}`)
-	d := &store.WebhookDelivery{IntegrationID: in.ID, Event: "images_stored", URL: "https://example.com/h", Payload: payload}
+	d := &store.WebhookDelivery{IntegrationID: in.ID, Event: "images_stored", URL: "https://example.com/h", Payload: payload, UserAgent: "Vendor/2.0"}
 	noErr(t, "enqueue", s.EnqueueWebhook(ctx(t), d))
 	// Other cases share the database, so only a lower bound holds.
 	if counts, err := s.CountWebhooks(ctx(t)); err != nil || counts[store.DeliveryPending] < 1 {

@@ -21,7 +21,8 @@
   var JPEG_QUALITY = 0.85;
 
   // Default English texts. The theme's `texts` override any of them by key:
-  // a feedback code, a challenge ("2fa-smile"), or one of the page keys.
+  // a feedback code, "challenge_" + a challenge ("challenge_smile"), a
+  // failure reason, or one of the page keys.
   var TEXTS = {
     title: 'Face check',
     intro: 'Allow camera access to start',
@@ -46,10 +47,16 @@
     camera_unsupported: "This browser can't use the camera on this page. Open the link in an up-to-date Chrome, Firefox or Safari.",
     camera_error: "We couldn't start your camera. Tap Try again.",
 
-    '2fa-smile': 'Smile!',
-    '2fa-eyeblink': 'Blink your eyes',
-    '2fa-left': 'Turn your head to your left',
-    '2fa-right': 'Turn your head to your right',
+    challenge_smile: 'Smile!',
+    challenge_blink: 'Blink your eyes',
+    challenge_turn_left: 'Turn your head to your left',
+    challenge_turn_right: 'Turn your head to your right',
+
+    superseded: 'This link was replaced by a newer one. Use the latest link you received.',
+    already_registered: 'This face is already registered.',
+    too_many_frames: 'This took too long. Open the link again to try once more.',
+    duplicate_face: 'This face is already registered to another account.',
+    images_refused: 'The pictures were not accepted.',
 
     no_face: 'Put your face inside the oval',
     multiple_faces: 'Only one face, please',
@@ -80,12 +87,12 @@
   var SVGNS = 'http://www.w3.org/2000/svg';
   // Icon paths on a 24×24 grid, stroked.
   var CUES = {
-    '2fa-smile': ['M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18Z', 'M8 14.5q4 3.5 8 0', 'M9 9.5v.5', 'M15 9.5v.5'],
-    '2fa-eyeblink': ['M3 12q9 7 18 0', 'M6 14.5l-1.5 2', 'M12 16v2.5', 'M18 14.5l1.5 2'],
+    smile: ['M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18Z', 'M8 14.5q4 3.5 8 0', 'M9 9.5v.5', 'M15 9.5v.5'],
+    blink: ['M3 12q9 7 18 0', 'M6 14.5l-1.5 2', 'M12 16v2.5', 'M18 14.5l1.5 2'],
     // The preview is a mirror: turning to your left moves your face to the
     // left of the screen, so the arrows point the way the person moves.
-    '2fa-left': ['M19 12H5', 'M11 6l-6 6l6 6'],
-    '2fa-right': ['M5 12h14', 'M13 6l6 6l-6 6']
+    turn_left: ['M19 12H5', 'M11 6l-6 6l6 6'],
+    turn_right: ['M5 12h14', 'M13 6l6 6l-6 6']
   };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -272,7 +279,7 @@
       return;
     }
     body.dataset.challenge = step.challenge;
-    var text = t(step.challenge) || step.challenge;
+    var text = t('challenge_' + step.challenge) || t('hint');
     var el = $('instruction');
     if (el.textContent !== text) el.textContent = text;
     setCue(step.challenge);
@@ -326,7 +333,7 @@
       $('success-text').textContent = t('success_text');
     } else {
       panel = $('failure');
-      var title = t('failure'), text = s.reason ? reasonText(s.reason) : t('failure_text');
+      var title = t('failure'), text = s.reason ? reasonText(s) : t('failure_text');
       if (status === 'expired') { title = t('expired_title'); text = t('expired_text'); }
       if (status === 'not_found') { title = t('not_found_title'); text = t('not_found_text'); }
       if (status === 'error') { title = t('error_title'); text = t('error_text'); show($('reload'), true); }
@@ -346,9 +353,10 @@
     if (h) { h.tabIndex = -1; h.focus({ preventScroll: true }); }
   }
 
-  // A reason is a feedback code ("spoof_suspected", "expired") or prose.
-  function reasonText(reason) {
-    return /^[a-z_]+$/.test(reason) ? (t(reason) || reason.replace(/_/g, ' ')) : reason;
+  // A reason is a code ("spoof_suspected", "superseded"): the page's own
+  // (themed) text, else the server's sentence, never the code itself.
+  function reasonText(s) {
+    return t(s.reason) || s.reason_message || t('failure_text');
   }
 
   // ---------- camera ----------
@@ -552,6 +560,7 @@
     if (typeof r.current === 'number') state.current = r.current;
     if (r.redirect_url) state.redirect_url = r.redirect_url;
     if (r.reason) state.reason = r.reason;
+    if (r.reason_message) state.reason_message = r.reason_message;
     if (r.nonce) state.nonce = r.nonce;
   }
 

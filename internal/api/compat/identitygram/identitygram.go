@@ -1,77 +1,55 @@
-// Package identitygram speaks the Identity Gram face-authentication API
-// ("Face Authentication API": get-2fa-url, store images against a face,
-// verify 2FA) over the native services, so its clients can switch by
-// changing the base URL. It adapts shapes and errors only; the logic is
-// faceauth's.
+// Package identitygram speaks the Identity Gram external API's face
+// authentication (seed 000: get-2fa-url, store images against a face,
+// verify 2FA, the images_stored webhook) over the native face service, so
+// its clients can switch by changing the base URL. It adapts words and
+// shapes only: request fields, the response envelope, NestJS-style
+// errors, image types and URLs, the webhook body. The logic is faceauth's.
+// docs/compat.md records every choice the vendor's document leaves open.
 package identitygram
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/tenancy"
 )
 
-// Authenticator resolves a request's credentials (Bearer JWT, x-api-key…).
-type Authenticator func(r *http.Request) (*tenancy.Principal, error)
-
 // Handler serves the /v2/verification endpoints.
 type Handler struct {
-	auth     Authenticator
-	faces    *faceauth.Service
-	maxImage int64
-	log      *slog.Logger
+	faces *faceauth.Service
 }
 
 // New builds the handler.
-func New(auth Authenticator, faces *faceauth.Service, maxImageBytes int64, log *slog.Logger) *Handler {
-	return &Handler{auth: auth, faces: faces, maxImage: maxImageBytes, log: log}
-}
+func New(faces *faceauth.Service) *Handler { return &Handler{faces: faces} }
 
-// Routes lists pattern → handler; the caller mounts them with its own
-// logging, metrics and body limits. The vendor document names no path for
-// storing images; store-images follows its naming (docs/compat.md).
-func (h *Handler) Routes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"POST /v2/verification/get-2fa-url":  h.authed(h.get2FAURL),
-		"POST /v2/verification/store-images": h.authed(h.storeImages),
-		"POST /v2/verification/verify-2fa":   h.authed(h.verify2FA),
+// Paths of the surface. The vendor document names no path for storing
+// images or verifying; these follow its naming (docs/compat.md).
+const (
+	pathGet2FAURL   = "POST /v2/verification/get-2fa-url"
+	pathStoreImages = "POST /v2/verification/store-images"
+	pathVerify2FA   = "POST /v2/verification/verify-2fa"
+	pathImage       = "GET /verification/{faceRef}/{type}/{file}"
+)
+
+// Every file part is taken as an image (the vendor names its fields by
+// image type); JSON clients send base64 under the same names.
+var upload = &edge.UploadSpec{AnyFile: true, Images: append([]string{"image"}, imageFields()...)}
+
+// Surface is the adapter on the request edge.
+func (h *Handler) Surface() edge.Surface {
+	auth := func(pattern string, fn http.HandlerFunc, up *edge.UploadSpec) edge.Route {
+		return edge.Route{Pattern: pattern, Handler: fn, Auth: edge.Required, Upload: up}
 	}
-}
-
-// nestError is the vendor's error body (a NestJS HttpException).
-type nestError struct {
-	StatusCode int    `json:"statusCode"`
-	Message    string `json:"message"`
-	Error      string `json:"error,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func fail(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, nestError{StatusCode: status, Message: msg, Error: http.StatusText(status)})
-}
-
-// failParse answers an unreadable body: 413 when over the size limit.
-func failParse(w http.ResponseWriter, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		fail(w, 413, "Payload Too Large")
-		return
-	}
-	fail(w, 400, err.Error())
+	return edge.Surface{Name: "identitygram", Renderer: renderer{}, Prefixes: []string{"/v2/", "/verification/"},
+		Routes: []edge.Route{
+			auth(pathGet2FAURL, h.get2FAURL, upload),
+			auth(pathStoreImages, h.storeImages, upload),
+			auth(pathVerify2FA, h.verify2FA, upload),
+			auth(pathImage, h.image, nil),
+		}}
 }
 
 // envelope is the vendor's success body.
@@ -81,245 +59,196 @@ type envelope struct {
 	Errors  any    `json:"errors"`
 }
 
-type ctxHandler func(w http.ResponseWriter, r *http.Request, p *tenancy.Principal)
-
-func (h *Handler) authed(next ctxHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.auth(r)
-		if err != nil {
-			if errors.Is(err, tenancy.ErrUnauthorized) {
-				writeJSON(w, 401, nestError{StatusCode: 401, Message: "Unauthorized"})
-				return
-			}
-			h.serverError(w, r, err)
-			return
-		}
-		next(w, r, p)
-	}
+// Face is the vendor's face object.
+type Face struct {
+	ID            string  `json:"_id"`
+	IntegrationID string  `json:"integrationId"`
+	FaceID        string  `json:"faceId"`
+	Images        []Image `json:"images"`
+	Enabled       bool    `json:"enabled"`
 }
 
-func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.ErrorContext(r.Context(), "identitygram request failed", "err", err)
-	fail(w, 500, "Internal server error")
-}
-
-// form is a request's fields and files, from JSON or multipart.
-type form struct {
-	fields map[string]string
-	files  map[string][][]byte
-}
-
-func (h *Handler) parse(r *http.Request) (*form, error) {
-	f := &form{fields: map[string]string{}, files: map[string][][]byte{}}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "multipart/form-data" {
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return nil, err
-		}
-		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				return f, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			data, err := io.ReadAll(io.LimitReader(part, h.maxImage+1))
-			if err != nil {
-				return nil, err
-			}
-			if int64(len(data)) > h.maxImage {
-				return nil, &http.MaxBytesError{Limit: h.maxImage}
-			}
-			if part.FileName() != "" {
-				f.files[part.FormName()] = append(f.files[part.FormName()], data)
-			} else {
-				f.fields[part.FormName()] = strings.TrimSpace(string(data))
-			}
-		}
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("malformed JSON body: %v", err)
-	}
-	for k, v := range body {
-		if s, ok := v.(string); ok {
-			f.fields[k] = strings.TrimSpace(s)
-		}
-	}
-	return f, nil
-}
-
-// tenant checks that integrationId or publicKey in the body names the
-// caller's own integration.
-func tenant(f *form, p *tenancy.Principal) (faceauth.Tenant, string) {
-	in := p.Integration
-	id, pk := f.fields["integrationId"], f.fields["publicKey"]
-	switch {
-	case id == "" && pk == "":
-		return faceauth.Tenant{}, "missing"
-	case id != "" && id != in.ID, pk != "" && pk != in.PublicKey:
-		return faceauth.Tenant{}, "unauthorized"
-	}
-	return faceauth.Tenant{ID: in.ID, Policy: in.Policy}, ""
-}
-
-// igFace is the vendor's face object.
-type igFace struct {
-	ID            string    `json:"_id"`
-	IntegrationID string    `json:"integrationId"`
-	FaceID        string    `json:"faceId"`
-	Images        []igImage `json:"images"`
-	Enabled       bool      `json:"enabled"`
-}
-
-type igImage struct {
+// Image is one of a face's images.
+type Image struct {
 	URL  string `json:"url"`
 	Type string `json:"type"`
 	ID   string `json:"_id"`
 }
 
-func (h *Handler) faceOf(integrationID string, v *faceauth.FaceView) igFace {
-	out := igFace{ID: v.ID, IntegrationID: integrationID, FaceID: v.FaceID, Enabled: v.Enabled, Images: []igImage{}}
-	for _, im := range v.Images {
-		out.Images = append(out.Images, igImage{ID: im.ID, Type: im.Challenge, URL: h.faces.ImageURL(v.FaceID, im.ID)})
+// Image types: the vendor's names of the four captures.
+var types = map[faceauth.Challenge]string{
+	faceauth.ChallengeSmile: "2fa-smile",
+	faceauth.ChallengeBlink: "2fa-eyeblink",
+	faceauth.ChallengeLeft:  "2fa-left",
+	faceauth.ChallengeRight: "2fa-right",
+}
+
+// fields are the accepted field names of each capture in store-images.
+var fields = map[faceauth.Challenge][]string{
+	faceauth.ChallengeSmile: {"smile", "2fa-smile"},
+	faceauth.ChallengeBlink: {"eyeblink", "eyeBlink", "2fa-eyeblink"},
+	faceauth.ChallengeLeft:  {"left", "2fa-left"},
+	faceauth.ChallengeRight: {"right", "2fa-right"},
+}
+
+func imageFields() []string {
+	var out []string
+	for _, c := range faceauth.AllChallenges {
+		out = append(out, fields[c]...)
 	}
 	return out
 }
 
-// userRequest parses a request naming an integration and a user
-// (uniqueIdentifier), optionally with exactly one image, and answers the
-// vendor's 400/401 itself when something is missing or foreign.
-func (h *Handler) userRequest(w http.ResponseWriter, r *http.Request, p *tenancy.Principal, image bool) (*form, faceauth.Tenant, string, bool) {
-	f, err := h.parse(r)
-	if err != nil {
-		failParse(w, err)
-		return nil, faceauth.Tenant{}, "", false
+// imageURL is the seed's relative form, "verification/<face>/<type>/<image>.jpg";
+// prefixed with the server's base URL it fetches the image (authenticated).
+func imageURL(faceRef string, challenge, imageID string) string {
+	t := types[faceauth.Challenge(challenge)]
+	if t == "" {
+		t = challenge
 	}
-	t, msg := tenant(f, p)
-	if msg == "unauthorized" {
-		writeJSON(w, 401, nestError{StatusCode: 401, Message: "Unauthorized"})
-		return nil, t, "", false
-	}
-	uid := f.fields["uniqueIdentifier"]
-	if msg != "" || uid == "" {
-		msg = "integrationId and uniqueIdentifier are required" // the vendor's wording
-	}
-	if msg == "" && image && len(f.files["image"]) != 1 {
-		msg = "one image is required"
-	}
-	if msg != "" {
-		fail(w, 400, msg)
-		return nil, t, "", false
-	}
-	return f, t, uid, true
+	return "verification/" + faceRef + "/" + t + "/" + imageID + ".jpg"
 }
 
-func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
-	_, t, uid, ok := h.userRequest(w, r, p, false)
-	if !ok {
-		return
+func faceOf(integrationID string, v *faceauth.FaceView) Face {
+	out := Face{ID: v.ID, IntegrationID: integrationID, FaceID: v.FaceID, Enabled: v.Enabled, Images: []Image{}}
+	for _, im := range v.Images {
+		out.Images = append(out.Images, Image{ID: im.ID, Type: types[faceauth.Challenge(im.Challenge)], URL: imageURL(v.ID, im.Challenge, im.ID)})
 	}
-	start, err := h.faces.Start2FA(r.Context(), t, uid, 0)
-	if errors.Is(err, faceauth.ErrInvalidInput) {
-		fail(w, 400, err.Error())
-		return
+	return out
+}
+
+// userRequest is a request naming an integration (integrationId or
+// publicKey) and a user (uniqueIdentifier).
+func userRequest(r *http.Request) (*edge.Upload, *tenancy.Principal, string, error) {
+	u := edge.UploadOf(r)
+	p := edge.PrincipalOf(r.Context())
+	id, pk, uid := u.Field("integrationId"), u.Field("publicKey"), u.Field("uniqueIdentifier")
+	if (id == "" && pk == "") || uid == "" {
+		return nil, nil, "", fault.New(fault.MissingField, "integrationId and uniqueIdentifier are required") // the vendor's wording
 	}
+	if (id != "" && id != p.Integration.ID) || (pk != "" && pk != p.Integration.PublicKey) {
+		return nil, nil, "", integrationNotFound
+	}
+	return u, p, uid, nil
+}
+
+// integrationNotFound: the body names an integration the caller's
+// credentials do not belong to.
+var integrationNotFound = &fault.Error{Kind: fault.NotFound, Subject: "integration", Message: "Integration not found"}
+
+func (h *Handler) get2FAURL(w http.ResponseWriter, r *http.Request) {
+	_, p, uid, err := userRequest(r)
 	if err != nil {
-		h.serverError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
-	face := h.faceOf(t.ID, start.Face)
+	// The vendor shows a new face enabled: with no template it can neither
+	// verify nor match until its images are stored.
+	start, err := h.faces.Start2FA(r.Context(), faceauth.TenantOf(p.Integration), uid, faceauth.StartOptions{Enabled: true})
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	face := faceOf(p.Integration.ID, start.Face)
 	if start.Registered {
-		writeJSON(w, 200, envelope{Message: "Face already registered",
-			Data: map[string]any{"success": false, "message": "Face already registered", "face": face}})
+		const msg = "Face already registered"
+		edge.WriteJSON(w, 200, envelope{Message: msg, Data: map[string]any{"success": false, "message": msg, "face": face}})
 		return
 	}
 	const done = "Face registration URL generated successfully"
-	writeJSON(w, 200, envelope{Message: done,
+	edge.WriteJSON(w, 200, envelope{Message: done,
 		Data: map[string]any{"success": true, "message": done, "url": start.URL, "newFace": face}})
 }
 
-// Image field names per challenge (the vendor's four capture types).
-var challengeFields = map[faceauth.Challenge][]string{
-	faceauth.ChallengeSmile:    {"smile", "2fa-smile"},
-	faceauth.ChallengeEyeBlink: {"eyeblink", "eyeBlink", "2fa-eyeblink"},
-	faceauth.ChallengeLeft:     {"left", "2fa-left"},
-	faceauth.ChallengeRight:    {"right", "2fa-right"},
-}
-
-func (h *Handler) storeImages(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
-	f, err := h.parse(r)
+func (h *Handler) storeImages(w http.ResponseWriter, r *http.Request) {
+	u := edge.UploadOf(r)
+	p := edge.PrincipalOf(r.Context())
+	ref := u.Field("faceId")
+	if ref == "" {
+		edge.Fail(w, r, fault.New(fault.MissingField, "faceId is required"))
+		return
+	}
+	if err := foreignIntegration(u, p); err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	// faceId is newFace._id, as the vendor's flow says; the client's own
+	// uniqueIdentifier is accepted too.
+	in := p.Integration
+	f, err := h.faces.FaceByRef(r.Context(), in.ID, ref)
+	if fault.Is(err, fault.NotEnrolled) {
+		f, err = h.faces.GetFace(r.Context(), in.ID, ref)
+	}
 	if err != nil {
-		failParse(w, err)
+		edge.Fail(w, r, err)
 		return
 	}
-	faceRef := f.fields["faceId"]
-	if faceRef == "" {
-		fail(w, 400, "faceId is required")
-		return
-	}
-	imgs := map[faceauth.Challenge][]faceauth.Image{}
-	for c, names := range challengeFields {
-		for _, n := range names {
-			for _, data := range f.files[n] {
-				imgs[c] = append(imgs[c], faceauth.Image{Data: data, Name: n, Challenge: string(c)})
-			}
+	var imgs []faceauth.Image
+	for _, c := range faceauth.AllChallenges {
+		for _, im := range u.ImagesFor(fields[c]...) {
+			imgs = append(imgs, faceauth.Image{Data: im.Data, Name: types[c], Challenge: string(c), ContentType: im.ContentType})
 		}
 	}
-	in := p.Integration
-	v, err := h.faces.StoreImages(r.Context(), faceauth.Tenant{ID: in.ID, Policy: in.Policy}, faceRef, imgs)
+	v, err := h.faces.RegisterStills(r.Context(), faceauth.TenantOf(in), f.FaceID, imgs)
 	if err != nil {
-		h.faceError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, 200, envelope{Message: "Images stored successfully",
-		Data: map[string]any{"success": true, "message": "Images stored successfully", "face": h.faceOf(in.ID, v)}})
+	const done = "Images stored successfully"
+	edge.WriteJSON(w, 200, envelope{Message: done, Data: map[string]any{"success": true, "message": done, "face": faceOf(in.ID, v)}})
 }
 
-func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request, p *tenancy.Principal) {
-	f, t, uid, ok := h.userRequest(w, r, p, true)
-	if !ok {
+// foreignIntegration refuses a body naming another integration; naming
+// none is fine where the vendor does not require it.
+func foreignIntegration(u *edge.Upload, p *tenancy.Principal) error {
+	if id := u.Field("integrationId"); id != "" && id != p.Integration.ID {
+		return integrationNotFound
+	}
+	if pk := u.Field("publicKey"); pk != "" && pk != p.Integration.PublicKey {
+		return integrationNotFound
+	}
+	return nil
+}
+
+func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request) {
+	u, p, uid, err := userRequest(r)
+	if err != nil {
+		edge.Fail(w, r, err)
 		return
 	}
-	v, err := h.faces.Verify(r.Context(), t, uid, faceauth.Image{Data: f.files["image"][0], Name: "image"})
+	imgs := u.ImagesFor("image")
+	if len(imgs) != 1 {
+		edge.Fail(w, r, fault.New(fault.MissingField, "Image file is required"))
+		return
+	}
+	v, err := h.faces.Verify(r.Context(), faceauth.TenantOf(p.Integration), uid, faceauth.Image{Data: imgs[0].Data, Name: "image"})
 	if err != nil {
-		h.faceError(w, r, err)
+		edge.Fail(w, r, err)
 		return
 	}
 	data := map[string]any{"success": true, "verified": v.Verified, "similarity": v.Score, "faceId": uid}
-	switch {
-	case v.Verified:
-		data["message"] = "Face verified successfully"
-		writeJSON(w, 200, envelope{Message: "Face verified successfully", Data: data})
+	switch v.Outcome() {
+	case faceauth.OutcomeVerified:
+		const done = "Face verified successfully"
+		data["message"] = done
+		edge.WriteJSON(w, 200, envelope{Message: done, Data: data})
 		return
-	case !v.Match:
+	case faceauth.OutcomeNoMatch:
 		data["message"] = "Face does not match"
 	default:
 		data["message"] = "Liveness check failed"
 	}
-	writeJSON(w, 200, envelope{Message: "Face verification failed", Data: data})
+	edge.WriteJSON(w, 200, envelope{Message: "Face verification failed", Data: data})
 }
 
-// faceError maps service errors onto the vendor's status codes.
-func (h *Handler) faceError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, faceauth.ErrFaceNotEnrolled):
-		fail(w, 404, "Face not enrolled for this user")
-	case errors.Is(err, faceauth.ErrFaceDisabled):
-		fail(w, 403, "Face is disabled for this user")
-	case errors.Is(err, faceauth.ErrAlreadyEnrolled):
-		fail(w, 409, "Face already registered")
-	case errors.Is(err, face.ErrNoFace):
-		fail(w, 400, "No face found in the image")
-	case errors.Is(err, face.ErrMultipleFaces):
-		fail(w, 400, "More than one face found in the image")
-	case errors.Is(err, faceauth.ErrInvalidInput), errors.Is(err, faceauth.ErrChallengeNotMet):
-		fail(w, 400, err.Error())
-	case face.ErrorCode(err) != face.CodeInternal:
-		fail(w, 400, "Invalid image: "+err.Error())
-	default:
-		h.serverError(w, r, err)
+// image serves an image by the relative URL the vendor's bodies carry.
+func (h *Handler) image(w http.ResponseWriter, r *http.Request) {
+	in := edge.PrincipalOf(r.Context()).Integration
+	imageID, _, _ := strings.Cut(r.PathValue("file"), ".")
+	data, ctype, err := h.faces.ImageByRef(r.Context(), in.ID, r.PathValue("faceRef"), imageID)
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
 	}
+	edge.WriteImage(w, data, ctype)
 }

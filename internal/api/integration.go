@@ -1,0 +1,78 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/store"
+	"github.com/visagehq/visage/internal/tenancy"
+)
+
+// integrationView is what an integration may read of its own settings.
+// Policy thresholds are the effective ones; policy_overrides lists those
+// the integration set itself (the others follow the model manifest).
+type integrationView struct {
+	ID                  string              `json:"id"`
+	Name                string              `json:"name"`
+	PublicKey           string              `json:"public_key"`
+	CallbackURLTemplate string              `json:"callback_url_template"`
+	Theme               json.RawMessage     `json:"theme,omitempty"`
+	Policy              policyView          `json:"policy"`
+	Overrides           []string            `json:"policy_overrides"`
+	WebhookURLs         map[string][]string `json:"webhook_urls"`
+}
+
+type policyView struct {
+	MatchThreshold     float64  `json:"match_threshold"`
+	LivenessThreshold  float64  `json:"liveness_threshold"`
+	MaxAttempts        int      `json:"max_attempts"`
+	RetentionDays      int      `json:"retention_days"`
+	RequiredChallenges []string `json:"required_challenges"`
+	CheckDuplicates    bool     `json:"check_duplicates"`
+	StillChallenges    bool     `json:"still_challenges"`
+}
+
+func (s *Server) viewIntegration(in *store.Integration) integrationView {
+	p := s.faces.Effective(in.Policy)
+	ch := p.RequiredChallenges
+	if ch == nil {
+		ch = []string{}
+	}
+	overrides := []string{}
+	if in.Policy.MatchThreshold > 0 {
+		overrides = append(overrides, "match_threshold")
+	}
+	if in.Policy.LivenessThreshold > 0 {
+		overrides = append(overrides, "liveness_threshold")
+	}
+	hooks := in.WebhookURLs
+	if hooks == nil {
+		hooks = map[string][]string{}
+	}
+	return integrationView{ID: in.ID, Name: in.Name, PublicKey: in.PublicKey, CallbackURLTemplate: in.CallbackURLTemplate,
+		Theme: in.Theme, WebhookURLs: hooks, Overrides: overrides, Policy: policyView{
+			MatchThreshold: p.MatchThreshold, LivenessThreshold: p.LivenessThreshold, MaxAttempts: p.MaxAttempts,
+			RetentionDays: p.RetentionDays, RequiredChallenges: ch, CheckDuplicates: p.CheckDuplicates, StillChallenges: p.StillChallenges}}
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
+	edge.WriteJSON(w, 200, s.viewIntegration(edge.PrincipalOf(r.Context()).Integration))
+}
+
+// patchIntegration changes the caller's own settings: callback URL
+// template, hosted-page theme and policy. A threshold of 0 returns it to
+// the model's default.
+func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request) {
+	var body tenancy.Settings
+	if err := edge.DecodeJSON(r, &body, true); err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	in, err := s.tenancy.UpdateSettings(r.Context(), integrationID(r), body)
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	edge.WriteJSON(w, 200, s.viewIntegration(in))
+}

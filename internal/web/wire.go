@@ -1,0 +1,80 @@
+package web
+
+import (
+	"time"
+
+	"github.com/visagehq/visage/internal/faceauth"
+)
+
+// Step is one challenge of a session, in the server's random order.
+type Step struct {
+	Challenge string `json:"challenge"`
+	Done      bool   `json:"done"`
+}
+
+// State is GET /capture/{token}/state: what the page needs to drive a
+// session.
+type State struct {
+	Status        string    `json:"status"`  // in_progress, completed, failed, expired
+	Steps         []Step    `json:"steps"`   // in the order the page must ask them
+	Current       int       `json:"current"` // index into Steps; len(Steps) when all done
+	Nonce         string    `json:"nonce"`   // echoed with every frame
+	ExpiresAt     time.Time `json:"expires_at"`
+	RedirectURL   string    `json:"redirect_url,omitempty"`   // the integration's callback, once finished
+	Reason        string    `json:"reason,omitempty"`         // why it failed (a code the page may translate)
+	ReasonMessage string    `json:"reason_message,omitempty"` // the same, as a sentence
+	Theme         Theme     `json:"theme"`
+}
+
+// Theme is the integration's look.
+type Theme struct {
+	Name         string            `json:"name,omitempty"`
+	LogoURL      string            `json:"logo_url,omitempty"`
+	PrimaryColor string            `json:"primary_color,omitempty"`
+	Background   string            `json:"background,omitempty"`
+	TextColor    string            `json:"text_color,omitempty"`
+	Texts        map[string]string `json:"texts,omitempty"`
+}
+
+// Frame answers POST /capture/{token}/frame.
+type Frame struct {
+	Challenge     string `json:"challenge"`
+	Met           bool   `json:"met"`
+	Feedback      string `json:"feedback"`
+	Message       string `json:"message"`
+	Status        string `json:"status"`
+	Steps         []Step `json:"steps"`
+	Current       int    `json:"current"`
+	RedirectURL   string `json:"redirect_url,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	ReasonMessage string `json:"reason_message,omitempty"`
+}
+
+func stepsOf(ss []faceauth.CaptureStep) []Step {
+	out := make([]Step, len(ss))
+	for i, s := range ss {
+		out[i] = Step{Challenge: string(s.Challenge), Done: s.Done}
+	}
+	return out
+}
+
+func reasonMessage(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return faceauth.ReasonText(reason)
+}
+
+// StateOf converts a session's state.
+func StateOf(st *faceauth.CaptureState) State {
+	th := st.Theme
+	return State{Status: st.Status, Steps: stepsOf(st.Steps), Current: st.Current, Nonce: st.Nonce, ExpiresAt: st.ExpiresAt,
+		RedirectURL: st.RedirectURL, Reason: st.Reason, ReasonMessage: reasonMessage(st.Reason),
+		Theme: Theme{Name: th.Name, LogoURL: th.LogoURL, PrimaryColor: th.PrimaryColor, Background: th.Background, TextColor: th.TextColor, Texts: th.Texts}}
+}
+
+// FrameOf converts a frame's result.
+func FrameOf(f *faceauth.FrameResult) Frame {
+	return Frame{Challenge: string(f.Challenge), Met: f.Met, Feedback: f.Feedback, Message: f.Message, Status: f.Status,
+		Steps: stepsOf(f.Steps), Current: f.Current, RedirectURL: f.RedirectURL, Reason: f.Reason, ReasonMessage: reasonMessage(f.Reason)}
+}

@@ -12,3 +12,6 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openapiDoc)
 }
+
+// OpenAPI is the served document (for tests that validate live responses).
+func OpenAPI() []byte { return openapiDoc }

@@ -76,8 +76,8 @@ func (s *Server) native() edge.Surface {
 	}
 	metrics := promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})
 	return edge.Surface{Name: "v1", Renderer: renderer{}, Prefixes: []string{"/v1/"}, Routes: []edge.Route{
-		open("GET /healthz", s.healthz),
-		open("GET /readyz", s.readyz),
+		{Pattern: "GET /healthz", Handler: s.healthz},
+		{Pattern: "GET /readyz", Handler: s.readyz},
 		open("GET /metrics", metrics.ServeHTTP),
 		{Pattern: "GET /v1/openapi.json", Handler: s.openapi},
 		auth("POST /v1/auth/token", s.issueToken, nil),

@@ -97,6 +97,7 @@ func (s *server) do(req *http.Request) reply {
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
+	checkResponse(s.t, req, res, data)
 	var body map[string]any
 	if len(data) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(data, &body); err != nil {

@@ -110,7 +110,7 @@ func (d *Decoder) Frames(ctx context.Context, path string, opt FrameOptions) ([]
 		_ = cmd.Process.Kill() // its output is no longer wanted
 	}
 	werr := cmd.Wait()
-	d.observe("ffmpeg", start, cmd)
+	d.observe("ffmpeg", start)
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("video: ffmpeg: %w", ctx.Err())

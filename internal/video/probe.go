@@ -89,7 +89,7 @@ func (d *Decoder) Probe(ctx context.Context, path string) (*Info, error) {
 	cmd.Stdout = &out
 	start := time.Now()
 	err = cmd.Run()
-	d.observe("ffprobe", start, cmd)
+	d.observe("ffprobe", start)
 	if err != nil {
 		return nil, toolError(ctx, ErrCorrupt, "ffprobe", err, stderr, inputURL(abs))
 	}
@@ -356,7 +356,7 @@ func (d *Decoder) scanDuration(ctx context.Context, bin, abs string, stream int,
 		cancel()
 	}
 	werr := cmd.Wait()
-	d.observe("ffprobe-packets", start, cmd)
+	d.observe("ffprobe-packets", start)
 	switch {
 	case tooLong:
 		return 0, fmt.Errorf("%w: over %.0f s (measured from packets)", ErrTooLong, limit.Seconds())

@@ -137,7 +137,7 @@ func TestProbeRefusesLongVideo(t *testing.T) {
 	for _, path := range []string{long, live} {
 		t.Run(filepath.Ext(path), func(t *testing.T) {
 			var runs []string
-			d := Decoder{Observe: func(tool string, _ time.Duration, _ int64) { runs = append(runs, tool) }}
+			d := Decoder{Observe: func(tool string, _ time.Duration) { runs = append(runs, tool) }}
 			_, err := d.Probe(context.Background(), path)
 			if !errors.Is(err, ErrTooLong) {
 				t.Fatalf("Probe: %v, want ErrTooLong", err)

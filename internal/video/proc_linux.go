@@ -1,7 +1,6 @@
 package video
 
 import (
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -10,12 +9,4 @@ import (
 // server leaves no ffmpeg decoding behind.
 func setDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
-// peakRSS is the process's maximum resident set size in bytes.
-func peakRSS(ps *os.ProcessState) int64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024 // Linux reports KiB
-	}
-	return 0
 }

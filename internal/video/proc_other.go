@@ -2,11 +2,6 @@
 
 package video
 
-import (
-	"os"
-	"os/exec"
-)
+import "os/exec"
 
 func setDeathSignal(*exec.Cmd) {}
-
-func peakRSS(*os.ProcessState) int64 { return 0 }

@@ -28,15 +28,16 @@ type Decoder struct {
 	// Timeout bounds each ffprobe or ffmpeg run on top of the caller's
 	// context (0: DefaultTimeout).
 	Timeout time.Duration
-	// Observe, if set, receives each tool run's wall time and the peak
-	// resident memory of the tool's process in bytes (for metrics).
-	Observe func(tool string, d time.Duration, peakRSS int64)
+	// Observe, if set, receives each tool run's wall time (for metrics):
+	// "ffprobe", "ffprobe-packets" (duration scan) or "ffmpeg".
+	Observe func(tool string, d time.Duration)
 }
 
-// observe reports a finished run.
-func (d *Decoder) observe(tool string, start time.Time, cmd *exec.Cmd) {
-	if d.Observe != nil && cmd.ProcessState != nil {
-		d.Observe(tool, time.Since(start), peakRSS(cmd.ProcessState))
+// observe reports a finished run. (The child's rusage is no use for its
+// memory: Go starts it with vfork, so its peak RSS counts this process's.)
+func (d *Decoder) observe(tool string, start time.Time) {
+	if d.Observe != nil {
+		d.Observe(tool, time.Since(start))
 	}
 }
 

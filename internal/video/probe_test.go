@@ -5,16 +5,24 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/testenv"
+)
+
+var (
+	shortOnce sync.Once
+	shortPics []*imageio.Image
 )
 
 // shortClip is a 2 s selfie clip of one person at 10 fps.
 func shortClip(t *testing.T, codec, name string) string {
 	t.Helper()
-	return encode(t, name, codec, 10, camera(t, segment{[]string{"faces", "bbt", "amy", "amy2.png"}, false, 20}))
+	shortOnce.Do(func() { shortPics = camera(t, segment{[]string{"faces", "bbt", "amy", "amy2.png"}, false, 20}) })
+	return encode(t, name, codec, 10, shortPics)
 }
 
 func TestProbeRecorderFormats(t *testing.T) {

@@ -168,7 +168,10 @@ func (e *adminEnv) parse(args []string, required ...string) error {
 // must already exist unless --create was given: an admin command pointed
 // at the wrong place must not start a second, empty deployment there.
 func (e *adminEnv) open(ctx context.Context) error {
-	var err error
+	err := app.CheckKeys(&e.cfg)
+	if err != nil {
+		return err
+	}
 	if e.create {
 		e.st, err = app.OpenStore(ctx, &e.cfg)
 	} else {

@@ -254,6 +254,8 @@ func TestConfigurationFailsClosed(t *testing.T) {
 		{"VISAGE_WEBHOOK_ALLOW_PRIVATE=on", "VISAGE_WEBHOOK_ALLOW_PRIVATE="},
 		{"VISAGE_PUBLIC_URL=visage.example.com", "VISAGE_PUBLIC_URL="},
 		{"VISAGE_THREADS=all", "VISAGE_THREADS="},
+		{"VISAGE_MASTER_KEY=not-a-key", "VISAGE_MASTER_KEY)"},
+		{"VISAGE_OLD_MASTER_KEYS=" + strings.Repeat("ab", 32) + ",short", "VISAGE_OLD_MASTER_KEYS)"},
 	} {
 		data := filepath.Join(dir, "data")
 		r := run(t, userEnv("VISAGE_DATA_DIR="+data, "VISAGE_LISTEN=127.0.0.1:0", tc.env), "", "serve")

@@ -20,6 +20,9 @@ func runServe(ctx context.Context, args []string) error {
 	if len(pos) != 0 {
 		return errors.New("unexpected argument " + pos[0] + "; usage: visage " + fs.usage)
 	}
+	if err := app.CheckKeys(&cfg); err != nil {
+		return err
+	}
 	log := app.Logger(cfg.LogLevel)
 	srv, err := app.NewServer(ctx, &cfg, log)
 	if err != nil {

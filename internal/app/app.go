@@ -127,18 +127,46 @@ func LoadKeys(c *config.Server) (*MasterKeys, error) {
 		return nil, err
 	}
 	k := &MasterKeys{Current: cur}
+	if k.Old, err = oldKeys(c); err != nil {
+		return nil, err
+	}
+	if k.Ring, err = crypto.NewKeyring(cur, k.Old...); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// CheckKeys parses the configured master keys without touching any file,
+// so that a malformed key stops a command before it creates anything.
+func CheckKeys(c *config.Server) error {
+	if c.MasterKey != "" {
+		if _, err := parseMasterKey(c.MasterKey); err != nil {
+			return err
+		}
+	}
+	_, err := oldKeys(c)
+	return err
+}
+
+func oldKeys(c *config.Server) ([]crypto.Key, error) {
+	var keys []crypto.Key
 	for i, s := range strings.Split(c.OldMasterKeys, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		old, err := crypto.ParseKey(s)
+		k, err := crypto.ParseKey(s)
 		if err != nil {
 			return nil, fmt.Errorf("old master key %d (--old-master-keys, VISAGE_OLD_MASTER_KEYS): %w", i+1, err)
 		}
-		k.Old = append(k.Old, old)
+		keys = append(keys, k)
 	}
-	if k.Ring, err = crypto.NewKeyring(cur, k.Old...); err != nil {
-		return nil, err
+	return keys, nil
+}
+
+func parseMasterKey(s string) (crypto.Key, error) {
+	k, err := crypto.ParseKey(s)
+	if err != nil {
+		return k, fmt.Errorf("master key (--master-key, VISAGE_MASTER_KEY): %w", err)
 	}
 	return k, nil
 }
@@ -189,11 +217,7 @@ func RequireMasterKey(c *config.Server) error {
 
 func masterKey(c *config.Server) (crypto.Key, error) {
 	if c.MasterKey != "" {
-		k, err := crypto.ParseKey(c.MasterKey)
-		if err != nil {
-			return k, fmt.Errorf("master key (--master-key, VISAGE_MASTER_KEY): %w", err)
-		}
-		return k, nil
+		return parseMasterKey(c.MasterKey)
 	}
 	path := MasterKeyPath(c)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

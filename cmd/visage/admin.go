@@ -27,7 +27,10 @@ const adminUsage = `usage:
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
 
 Every command takes the server's database and master-key flags (and their
-VISAGE_* variables) and --json for machine-readable output`
+VISAGE_* variables), --json for machine-readable output, and --create to
+create the database and master key file when they do not exist yet (without
+it the command refuses to start an empty deployment). Run
+` + "`visage admin integration create -h`" + ` (etc.) for a command's flags`
 
 const secretsWarning = "These secrets are shown only once and cannot be retrieved later: store them now."
 
@@ -102,6 +105,12 @@ func runMigrate(ctx context.Context, args []string) error {
 func runAdmin(ctx context.Context, args []string) error {
 	if err := helpFor(args, adminUsage); err != nil {
 		return err
+	}
+	if len(args) == 2 {
+		// `visage admin integration -h`
+		if err := helpFor(args[1:], adminUsage); err != nil {
+			return err
+		}
 	}
 	if len(args) < 2 {
 		return errors.New(adminUsage)

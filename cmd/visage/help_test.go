@@ -89,7 +89,7 @@ func TestHelp(t *testing.T) {
 		})
 	}
 	// The dispatchers and the top level answer -h too.
-	for _, cmd := range [][]string{{"-h"}, {"--help"}, {"help"}, {"admin", "-h"}, {"webhooks", "--help"}, {"models", "-h"}, {"bench", "-h"}} {
+	for _, cmd := range [][]string{{"-h"}, {"--help"}, {"help"}, {"admin", "-h"}, {"admin", "integration", "-h"}, {"webhooks", "--help"}, {"models", "-h"}, {"bench", "-h"}} {
 		r := run(t, userEnv(), "", cmd...)
 		if r.code != 0 || !strings.Contains(r.stdout, "usage:") || r.stderr != "" {
 			t.Errorf("visage %s: exit %d, stdout %q, stderr %q", strings.Join(cmd, " "), r.code, r.stdout, r.stderr)

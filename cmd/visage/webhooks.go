@@ -26,8 +26,9 @@ const webhooksUsage = `usage:
   visage webhooks redeliver --integration ID --id DELIVERY_ID
 
 Every command takes the server's database and master-key flags (and their
-VISAGE_* variables) and --json. Deliveries enqueued here are sent by the
-running server's worker within its poll interval (VISAGE_WEBHOOK_POLL)`
+VISAGE_* variables), --json and --create (see visage admin -h). Deliveries
+enqueued here are sent by the running server's worker within its poll
+interval (VISAGE_WEBHOOK_POLL). Run ` + "`visage webhooks set -h`" + ` (etc.) for a command's flags`
 
 // webhooksCmds are the webhooks subcommands: how each runs and its usage.
 var webhooksCmds = map[string]struct {

@@ -189,10 +189,12 @@ func (e *adminEnv) open(ctx context.Context) error {
 			err = app.RequireMasterKey(&e.cfg)
 		}
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		e.tenant, err = app.Tenancy(&e.cfg, e.st, slog.Default())
 	}
-	e.tenant, err = app.Tenancy(&e.cfg, e.st, slog.Default())
+	if err != nil {
+		e.close()
+	}
 	return err
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,23 +27,28 @@ const adminUsage = `usage:
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
 
 Every command takes the server's database and master-key flags (and their
-VISAGE_* variables) and --json for machine-readable output`
+VISAGE_* variables), --json for machine-readable output, and --create to
+create the database and master key file when they do not exist yet (without
+it the command refuses to start an empty deployment). Run
+` + "`visage admin integration create -h`" + ` (etc.) for a command's flags`
 
 const secretsWarning = "These secrets are shown only once and cannot be retrieved later: store them now."
 
 // runMigrate applies pending migrations (or, with --status, only reports)
 // and prints the schema version before and after.
 func runMigrate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs := newFlagSet("migrate", "migrate [--status] [--json] [flags]",
+		"Create the database if need be, apply pending schema migrations and print the schema version before and after.")
 	var cfg config.Server
-	config.RegisterServer(fs, &cfg)
+	config.RegisterDatabase(fs.FlagSet, &cfg.Store)
 	status := fs.Bool("status", false, "only report the schema version; apply nothing")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	pos, err := fs.parse(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return errors.New("usage: visage migrate [--status] [--json] [flags]")
+	if len(pos) != 0 {
+		return errors.New("usage: visage " + fs.usage)
 	}
 	type report struct {
 		Database string `json:"database"`
@@ -99,6 +103,15 @@ func runMigrate(ctx context.Context, args []string) error {
 }
 
 func runAdmin(ctx context.Context, args []string) error {
+	if err := helpFor(args, adminUsage); err != nil {
+		return err
+	}
+	if len(args) == 2 {
+		// `visage admin integration -h`
+		if err := helpFor(args[1:], adminUsage); err != nil {
+			return err
+		}
+	}
 	if len(args) < 2 {
 		return errors.New(adminUsage)
 	}
@@ -126,42 +139,62 @@ func runAdmin(ctx context.Context, args []string) error {
 type adminEnv struct {
 	cfg    config.Server
 	json   bool
-	fs     *flag.FlagSet
+	create bool
+	fs     *flagSet
 	st     store.Store
 	tenant *tenancy.Service
 }
 
-func newAdminEnv(name string) *adminEnv {
-	e := &adminEnv{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
-	config.RegisterServer(e.fs, &e.cfg)
+// newAdminEnv registers what every admin command takes: the database,
+// the master keys, --json and --create.
+func newAdminEnv(name, usage, about string) *adminEnv {
+	e := &adminEnv{fs: newFlagSet(name, usage, about)}
+	config.RegisterStore(e.fs.FlagSet, &e.cfg.Store)
 	e.fs.BoolVar(&e.json, "json", false, "print JSON")
+	e.fs.BoolVar(&e.create, "create", false, "create the database (and the master key file) if they do not exist yet; without it the command refuses to work on a database that is not there")
 	return e
 }
 
 // parse parses the flags and checks that the required ones (by name) are
 // set, before anything is opened or created.
-func (e *adminEnv) parse(args []string, usage string, required ...string) error {
-	if err := e.fs.Parse(args); err != nil {
+func (e *adminEnv) parse(args []string, required ...string) error {
+	pos, err := e.fs.parse(args)
+	if err != nil {
 		return err
 	}
-	if e.fs.NArg() != 0 {
-		return fmt.Errorf("unexpected argument %q\nusage: visage %s", e.fs.Arg(0), usage)
+	if len(pos) != 0 {
+		return fmt.Errorf("unexpected argument %q\nusage: visage %s", pos[0], e.fs.usage)
 	}
 	for _, name := range required {
 		if strings.TrimSpace(e.fs.Lookup(name).Value.String()) == "" {
-			return fmt.Errorf("--%s is required\nusage: visage %s", name, usage)
+			return fmt.Errorf("--%s is required\nusage: visage %s", name, e.fs.usage)
 		}
 	}
 	return nil
 }
 
-// open opens (and migrates) the store and loads the master keyring.
+// open opens (and migrates) the store and loads the master keyring. Both
+// must already exist unless --create was given: an admin command pointed
+// at the wrong place must not start a second, empty deployment there.
 func (e *adminEnv) open(ctx context.Context) error {
-	var err error
-	if e.st, err = app.OpenStore(ctx, &e.cfg); err != nil {
+	err := app.CheckKeys(&e.cfg)
+	if err != nil {
 		return err
 	}
-	e.tenant, err = app.Tenancy(&e.cfg, e.st, slog.Default())
+	if e.create {
+		e.st, err = app.OpenStore(ctx, &e.cfg)
+	} else {
+		e.st, err = app.OpenExistingStore(ctx, &e.cfg)
+		if err == nil {
+			err = app.RequireMasterKey(&e.cfg)
+		}
+	}
+	if err == nil {
+		e.tenant, err = app.Tenancy(&e.cfg, e.st, slog.Default())
+	}
+	if err != nil {
+		e.close()
+	}
 	return err
 }
 
@@ -172,10 +205,11 @@ func (e *adminEnv) close() {
 }
 
 func adminCreate(ctx context.Context, name string, args []string) error {
-	const usage = "admin integration create --name NAME [--json] [flags]"
-	e := newAdminEnv(name)
-	intName := e.fs.String("name", "", "integration name (required)")
-	if err := e.parse(args, usage, "name"); err != nil {
+	e := newAdminEnv(name, "admin integration create --name NAME [--json] [flags]",
+		"Create an integration (a tenant) and print its first API key, AES key and webhook secret, once.")
+	config.RegisterAddress(e.fs.FlagSet, &e.cfg)
+	intName := e.fs.String("name", "", "integration `NAME` (required)")
+	if err := e.parse(args, "name"); err != nil {
 		return err
 	}
 	if err := e.open(ctx); err != nil {
@@ -208,13 +242,13 @@ func adminCreate(ctx context.Context, name string, args []string) error {
 		return err
 	}
 	fmt.Printf("\n%s\n\nCall the API with the token in the x-api-key header:\n\n  %s\n",
-		secretsWarning, curlExample(e.cfg.Listen, c.Key.Token))
+		secretsWarning, curlExample(e.cfg.PublicURL, e.cfg.Listen, c.Key.Token))
 	return nil
 }
 
 func adminListIntegrations(ctx context.Context, name string, args []string) error {
-	e := newAdminEnv(name)
-	if err := e.parse(args, "admin integration list [--json] [flags]"); err != nil {
+	e := newAdminEnv(name, "admin integration list [--json] [flags]", "List the integrations with their key counts and policy.")
+	if err := e.parse(args); err != nil {
 		return err
 	}
 	if err := e.open(ctx); err != nil {
@@ -256,11 +290,11 @@ func adminListIntegrations(ctx context.Context, name string, args []string) erro
 }
 
 func adminRotateKey(ctx context.Context, name string, args []string) error {
-	const usage = "admin integration rotate-key --id INTEGRATION_ID [--revoke-old] [--json] [flags]"
-	e := newAdminEnv(name)
+	e := newAdminEnv(name, "admin integration rotate-key --id INTEGRATION_ID [--revoke-old] [--json] [flags]",
+		"Issue a new API key for an integration; older keys stay valid unless --revoke-old.")
 	id := e.fs.String("id", "", "integration id (required)")
 	revokeOld := e.fs.Bool("revoke-old", false, "revoke every other key of the integration at once (a secret leaked)")
-	if err := e.parse(args, usage, "id"); err != nil {
+	if err := e.parse(args, "id"); err != nil {
 		return err
 	}
 	if err := e.open(ctx); err != nil {
@@ -293,10 +327,9 @@ func adminRotateKey(ctx context.Context, name string, args []string) error {
 }
 
 func adminListKeys(ctx context.Context, name string, args []string) error {
-	const usage = "admin key list --integration INTEGRATION_ID [--json] [flags]"
-	e := newAdminEnv(name)
+	e := newAdminEnv(name, "admin key list --integration INTEGRATION_ID [--json] [flags]", "List an integration's API keys (never their secrets).")
 	integration := e.fs.String("integration", "", "integration id (required)")
-	if err := e.parse(args, usage, "integration"); err != nil {
+	if err := e.parse(args, "integration"); err != nil {
 		return err
 	}
 	if err := e.open(ctx); err != nil {
@@ -325,11 +358,11 @@ func adminListKeys(ctx context.Context, name string, args []string) error {
 }
 
 func adminRevokeKey(ctx context.Context, name string, args []string) error {
-	const usage = "admin key revoke --id KEY_ID --integration INTEGRATION_ID [--json] [flags]"
-	e := newAdminEnv(name)
+	e := newAdminEnv(name, "admin key revoke --id KEY_ID --integration INTEGRATION_ID [--json] [flags]",
+		"Revoke an API key; requests and tokens using it are refused from then on.")
 	id := e.fs.String("id", "", "API key id (required)")
 	integration := e.fs.String("integration", "", "integration id the key belongs to (required)")
-	if err := e.parse(args, usage, "id", "integration"); err != nil {
+	if err := e.parse(args, "id", "integration"); err != nil {
 		return err
 	}
 	if err := e.open(ctx); err != nil {
@@ -427,9 +460,13 @@ func retention(days int) string {
 	return fmt.Sprintf("%dd", days)
 }
 
-// curlExample shows how to call the server at its listen address; a
-// wildcard host (":8080", "0.0.0.0:8080") is reached through localhost.
-func curlExample(listen, token string) string {
+// curlExample shows how to call the server: at its public URL if one is
+// set, else at its listen address, where a wildcard host (":8080",
+// "0.0.0.0:8080") is reached through localhost.
+func curlExample(publicURL, listen, token string) string {
+	if publicURL != "" {
+		return fmt.Sprintf("curl -H \"x-api-key: %s\" %s/v1/faces", token, strings.TrimRight(publicURL, "/"))
+	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		host, port = listen, ""

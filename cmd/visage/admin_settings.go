@@ -14,20 +14,20 @@ import (
 // adminSet changes an integration's settings: the operator's twin of
 // PATCH /v1/integration. Only the flags given change anything.
 func adminSet(ctx context.Context, name string, args []string) error {
-	const usage = "admin integration set --id INTEGRATION_ID [--callback-url URL] [--theme-file FILE] [--required-challenges a,b] [--match-threshold N] [--liveness-threshold N] [--max-attempts N] [--retention-days N] [flags]"
-	e := newAdminEnv(name)
+	e := newAdminEnv(name, "admin integration set --id INTEGRATION_ID [--callback-url URL] [--theme-file FILE] [--required-challenges a,b] [--match-threshold N] [--liveness-threshold N] [--max-attempts N] [--retention-days N] [flags]",
+		"Change an integration's settings, as PATCH /v1/integration does; only the flags given change anything.")
 	id := e.fs.String("id", "", "integration id (required)")
-	callback := e.fs.String("callback-url", "", "callback URL template with [user_id], [status], [email]; \"none\" clears it")
-	themeFile := e.fs.String("theme-file", "", "JSON file with the hosted page theme (name, logo_url, primary_color, background, text_color, texts)")
-	challenges := e.fs.String("required-challenges", "", "comma-separated: smile, blink, turn_left, turn_right")
+	callback := e.fs.String("callback-url", "", "callback `URL` template with [user_id], [status], [email]; \"none\" clears it")
+	themeFile := e.fs.String("theme-file", "", "JSON `FILE` with the hosted page theme (name, logo_url, primary_color, background, text_color, texts)")
+	challenges := e.fs.String("required-challenges", "", "comma-separated `CHALLENGES`: smile, blink, turn_left, turn_right")
 	match := e.fs.Float64("match-threshold", 0, "0–100 similarity a match must reach")
 	live := e.fs.Float64("liveness-threshold", 0, "0–1 passive liveness a live face must reach")
 	attempts := e.fs.Int("max-attempts", 0, "1–5 attempts per verification")
-	retentionDays := e.fs.Int("retention-days", -1, "days biometric data is kept; 0 = no automatic deletion")
-	if err := e.parse(args, usage, "id"); err != nil {
+	retentionDays := e.fs.Int("retention-days", -1, "days biometric data is kept; 0 = no automatic deletion, -1 leaves it unchanged")
+	if err := e.parse(args, "id"); err != nil {
 		return err
 	}
-	s, err := settingsFromFlags(e.fs, *callback, *themeFile, *challenges, *match, *live, *attempts, *retentionDays)
+	s, err := settingsFromFlags(e.fs.FlagSet, *callback, *themeFile, *challenges, *match, *live, *attempts, *retentionDays)
 	if err != nil {
 		return err
 	}

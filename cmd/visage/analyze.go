@@ -16,15 +16,13 @@ import (
 	"github.com/visagehq/visage/internal/models"
 )
 
-// engineFlags are the flags of every command that runs the models.
+// engineFlags are the settings of every command that runs the models.
 type engineFlags struct {
-	cfg   config.Engine
-	jsonl bool
+	cfg config.Engine
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	config.RegisterEngine(fs, &f.cfg)
-	fs.BoolVar(&f.jsonl, "jsonl", false, "print one JSON object per input path, one per line")
 }
 
 func (f *engineFlags) open() (*face.Engine, error) {
@@ -101,28 +99,40 @@ type detectResult struct {
 
 // perImage runs a command over image paths with the engine loaded once,
 // printing one result per path; any failed path makes the exit status 2.
-func perImage(ctx context.Context, name string, args []string, one func(eng *face.Engine, ef *engineFlags, path string) (any, error)) error {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+func perImage(ctx context.Context, name, about string, args []string, one func(eng *face.Engine, ef *engineFlags, path string) (any, error)) error {
+	fs := newFlagSet(name, name+" [flags] IMAGE… (or --paths-from FILE)", about)
 	var ef engineFlags
-	ef.register(fs)
-	if err := fs.Parse(args); err != nil {
+	ef.register(fs.FlagSet)
+	jsonl := fs.Bool("jsonl", false, "print one JSON object per input path, one per line")
+	from := fs.String("paths-from", "", "also read image paths from `FILE`, one per line, after the arguments; - reads standard input (for sets of any size)")
+	paths, err := fs.parse(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: visage %s [--jsonl] IMAGE…", name)
+	if len(paths) == 0 && *from == "" {
+		return fmt.Errorf("no images: usage: visage %s", fs.usage)
 	}
+	list, err := openPathList(paths, *from)
+	if err != nil {
+		return err
+	}
+	defer list.Close()
 	eng, err := ef.open()
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	failed := false
-	for _, p := range fs.Args() {
-		res, err := one(eng, &ef, p)
-		failed = failed || err != nil
-		if err := emit(res, ef.jsonl); err != nil {
+	err = list.each(func(p string) error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
+		res, err := one(eng, &ef, p)
+		failed = failed || err != nil
+		return emit(res, *jsonl)
+	})
+	if err != nil {
+		return err
 	}
 	if failed {
 		return exitError{2}
@@ -131,7 +141,7 @@ func perImage(ctx context.Context, name string, args []string, one func(eng *fac
 }
 
 func runDetect(ctx context.Context, args []string) error {
-	return perImage(ctx, "detect", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
+	return perImage(ctx, "detect", "Detect every face in each image and report its box, landmarks, quality, liveness and attributes.", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
 		res := detectResult{Path: p, Faces: []wire.FaceDetail{}}
 		img, err := loadImage(p, ef.limits())
 		var faces []face.Face
@@ -156,7 +166,7 @@ type embedResult struct {
 }
 
 func runEmbed(ctx context.Context, args []string) error {
-	return perImage(ctx, "embed", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
+	return perImage(ctx, "embed", "Print the face count and the embedding of the most prominent face of each image.", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
 		res := embedResult{Path: p, Model: eng.EmbeddingModel()}
 		var err error
 		res.Faces, res.Embedding, err = embedLargest(ctx, eng, p, ef.limits())

@@ -3,37 +3,47 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/loadtest"
 )
 
+const benchUsage = "usage: visage bench http --key TOKEN --enrol IMG --probe IMG [flags]\n\nRun `visage bench http -h` for the flags"
+
 func runBench(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "http" {
-		return errors.New("usage: visage bench http --key TOKEN --enrol IMG --probe IMG [flags]")
+	if err := helpFor(args, benchUsage); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("bench http", flag.ContinueOnError)
+	if len(args) == 0 || args[0] != "http" {
+		return errors.New(benchUsage)
+	}
+	fs := newFlagSet("bench http", "bench http --key TOKEN --enrol IMG --probe IMG [flags]",
+		"Load-test a running server: enrol one image, then verify the probe against it at each concurrency level.")
 	url := fs.String("url", "http://127.0.0.1:8080", "server base URL")
-	key := fs.String("key", os.Getenv("VISAGE_API_KEY"), "x-api-key token (VISAGE_API_KEY)")
-	enrol := fs.String("enrol", "", "image enrolled once before the runs")
-	probe := fs.String("probe", "", "image verified against it (same person → matches)")
-	levels := fs.String("concurrency", "1,2,4,8", "comma-separated concurrency levels")
+	var key string
+	config.RegisterAPIKey(fs.FlagSet, &key)
+	enrol := fs.String("enrol", "", "`IMAGE` enrolled once before the runs")
+	probe := fs.String("probe", "", "`IMAGE` verified against it (same person → matches)")
+	levels := fs.String("concurrency", "1,2,4,8", "comma-separated concurrency `LEVELS`")
 	dur := fs.Duration("duration", 15*time.Second, "time per level")
 	maxReq := fs.Int("max-requests", 5000, "request cap per level")
 	jsonOut := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := fs.parse(args[1:])
+	if err != nil {
 		return err
 	}
-	if *key == "" || *enrol == "" || *probe == "" {
+	if len(pos) != 0 {
+		return errors.New("usage: visage " + fs.usage)
+	}
+	if key == "" || *enrol == "" || *probe == "" {
 		return errors.New("--key, --enrol and --probe are required")
 	}
-	cfg := loadtest.Config{BaseURL: *url, APIKey: *key, Duration: *dur, MaxRequests: *maxReq}
-	var err error
+	cfg := loadtest.Config{BaseURL: *url, APIKey: key, Duration: *dur, MaxRequests: *maxReq}
 	if cfg.EnrolImage, err = os.ReadFile(*enrol); err != nil {
 		return err
 	}

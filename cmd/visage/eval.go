@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -30,16 +29,20 @@ type livenessReport struct {
 }
 
 func runEval(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs := newFlagSet("eval", "eval [flags] PAIRS | --identities DIR | --liveness DIR",
+		"Measure accuracy on labelled pairs (lines \"a b same|diff\"), on every pair of an identity folder, or passive liveness on live/ and spoof/ folders.")
 	var ef engineFlags
-	ef.register(fs)
-	ids := fs.String("identities", "", "folder with one sub-folder of images per person: build all genuine and impostor pairs")
-	live := fs.String("liveness", "", "folder with live/ and spoof/ sub-folders: measure passive liveness")
-	if err := fs.Parse(args); err != nil {
+	ef.register(fs.FlagSet)
+	ids := fs.String("identities", "", "`DIR` with one sub-folder of images per person: build all genuine and impostor pairs")
+	live := fs.String("liveness", "", "`DIR` with live/ and spoof/ sub-folders: measure passive liveness")
+	asJSON := fs.Bool("json", false, "print the report as one line of JSON")
+	fs.BoolVar(asJSON, "jsonl", false, "the same as --json (older name)")
+	pos, err := fs.parse(args)
+	if err != nil {
 		return err
 	}
-	if (*ids == "") == (fs.NArg() == 0) && *live == "" {
-		return errors.New("usage: visage eval PAIRS | --identities DIR | --liveness DIR")
+	if (*ids == "") == (len(pos) == 0) && *live == "" || len(pos) > 1 {
+		return errors.New("usage: visage " + fs.usage)
 	}
 	eng, err := ef.open()
 	if err != nil {
@@ -52,12 +55,12 @@ func runEval(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if *ids != "" || fs.NArg() > 0 {
+	if *ids != "" || len(pos) > 0 {
 		var pairs []eval.Pair
 		if *ids != "" {
 			pairs, err = eval.IdentityPairs(*ids)
 		} else {
-			pairs, err = eval.ReadPairs(fs.Arg(0))
+			pairs, err = eval.ReadPairs(pos[0])
 		}
 		if err != nil {
 			return err
@@ -66,7 +69,7 @@ func runEval(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if ef.jsonl {
+	if *asJSON {
 		return emit(rep, true)
 	}
 	printReport(rep, eng)

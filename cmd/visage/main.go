@@ -4,7 +4,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -32,41 +34,62 @@ var commands = map[string]command{
 	"admin":    {"manage integrations and API keys (integration create|list|rotate-key)", runAdmin},
 	"bench":    {"load-test a running server (bench http)", runBench},
 	"webhooks": {"configure webhooks, read the delivery log, redeliver (webhooks urls|set|ping|deliveries|show|redeliver)", runWebhooks},
+	"version":  {"print the build's version and the models it runs", runVersion},
 }
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
+	args := os.Args[1:]
+	switch {
+	case len(args) == 0:
+		usage(os.Stderr)
 		os.Exit(2)
+	case isHelp(args[0]) && len(args) > 1:
+		// `visage help embed` is `visage embed -h`.
+		args = []string{args[1], "-h"}
+	case isHelp(args[0]):
+		usage(os.Stdout)
+		return
 	}
-	cmd, ok := commands[os.Args[1]]
+	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "visage: unknown command %q\n\n", os.Args[1])
-		usage()
+		fmt.Fprintf(os.Stderr, "visage: unknown command %q\n\n", args[0])
+		usage(os.Stderr)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cmd.run(ctx, os.Args[2:])
+	err := cmd.run(ctx, args[1:])
 	stop()
 	var ee exitError
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// The help was asked for and printed.
 	case errors.As(err, &ee):
 		os.Exit(ee.code)
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "visage %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "visage %s: %v\n", args[0], err)
 		os.Exit(2)
 	}
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: visage <command> [flags] [args]\n\ncommands:")
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: visage <command> [flags] [args]\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nRun `visage <command> -h` for a command's flags.")
+	fmt.Fprintln(w, "\nRun `visage <command> -h` for a command's flags; docs/configuration.md lists every setting.")
+}
+
+// helpFor prints a dispatcher's usage on stdout when its first argument
+// asks for help, and tells the caller to stop with flag.ErrHelp.
+func helpFor(args []string, text string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Println(text)
+		return flag.ErrHelp
+	}
+	return nil
 }

@@ -2,17 +2,25 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 
 	"github.com/visagehq/visage/internal/app"
 	"github.com/visagehq/visage/internal/config"
 )
 
 func runServe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlagSet("serve", "serve [flags]",
+		"Run the HTTP server. It creates the database, the data dir and the master key file on first start.")
 	var cfg config.Server
-	config.RegisterServer(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	config.RegisterServer(fs.FlagSet, &cfg)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return errors.New("unexpected argument " + pos[0] + "; usage: visage " + fs.usage)
+	}
+	if err := app.CheckKeys(&cfg); err != nil {
 		return err
 	}
 	log := app.Logger(cfg.LogLevel)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/visagehq/visage/internal/api"
+	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/webhook"
 )
@@ -26,37 +27,47 @@ const webhooksUsage = `usage:
   visage webhooks redeliver --integration ID --id DELIVERY_ID
 
 Every command takes the server's database and master-key flags (and their
-VISAGE_* variables) and --json. Deliveries enqueued here are sent by the
-running server's worker within its poll interval (VISAGE_WEBHOOK_POLL)`
+VISAGE_* variables), --json and --create (see visage admin -h). Deliveries
+enqueued here are sent by the running server's worker within its poll
+interval (VISAGE_WEBHOOK_POLL). Run ` + "`visage webhooks set -h`" + ` (etc.) for a command's flags`
+
+// webhooksCmds are the webhooks subcommands: how each runs and its usage.
+var webhooksCmds = map[string]struct {
+	run          func(context.Context, *hooksEnv) error
+	usage, about string
+}{
+	"urls": {webhooksURLs, "webhooks urls --integration ID [flags]", "Print an integration's webhook URLs by event."},
+	"set": {webhooksSet, "webhooks set --integration ID (--event EVENT [--url URL]… | --urls JSON) [flags]",
+		"Replace the URLs of one event (no --url removes it), or the whole configuration with --urls '{\"*\": [\"https://…\"]}'."},
+	"ping": {webhooksPing, "webhooks ping --integration ID [flags]", "Enqueue a ping event to every configured URL; the running server sends it."},
+	"deliveries": {webhooksDeliveries, "webhooks deliveries --integration ID [--status S] [--limit N] [--cursor C] [flags]",
+		"List an integration's webhook deliveries, newest first."},
+	"show":      {webhooksShow, "webhooks show --integration ID --id DELIVERY_ID [flags]", "Print one delivery with its payload and every attempt."},
+	"redeliver": {webhooksRedeliver, "webhooks redeliver --integration ID --id DELIVERY_ID [flags]", "Send a delivery again: it is pending until the running server picks it up."},
+}
 
 // runWebhooks manages an integration's webhooks from the command line,
 // through the same service as the /v1/webhooks API.
 func runWebhooks(ctx context.Context, args []string) error {
+	if err := helpFor(args, webhooksUsage); err != nil {
+		return err
+	}
 	if len(args) < 1 {
 		return errors.New(webhooksUsage)
 	}
-	cmds := map[string]func(context.Context, *hooksEnv) error{
-		"urls":       webhooksURLs,
-		"set":        webhooksSet,
-		"ping":       webhooksPing,
-		"deliveries": webhooksDeliveries,
-		"show":       webhooksShow,
-		"redeliver":  webhooksRedeliver,
-	}
-	run, ok := cmds[args[0]]
+	c, ok := webhooksCmds[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown webhooks command %q\n%s", args[0], webhooksUsage)
 	}
-	e := &hooksEnv{adminEnv: newAdminEnv("webhooks " + args[0]), sub: args[0], args: args[1:]}
-	e.fs.StringVar(&e.integration, "integration", "", "integration id (required)")
-	e.fs.Usage = func() { fmt.Fprintln(os.Stderr, webhooksUsage); e.fs.PrintDefaults() }
-	return run(ctx, e)
+	e := &hooksEnv{adminEnv: newAdminEnv("webhooks "+args[0], c.usage, c.about), args: args[1:]}
+	config.RegisterWebhookGuard(e.fs.FlagSet, &e.cfg)
+	e.fs.StringVar(&e.integration, "integration", "", "integration `ID` (required)")
+	return c.run(ctx, e)
 }
 
 // hooksEnv is adminEnv plus the webhook service.
 type hooksEnv struct {
 	*adminEnv
-	sub         string
 	args        []string // the subcommand's flags
 	integration string
 	svc         *webhook.Service
@@ -64,7 +75,7 @@ type hooksEnv struct {
 
 // start parses the flags and opens the store and service.
 func (e *hooksEnv) start(ctx context.Context, required ...string) error {
-	if err := e.parse(e.args, "webhooks "+e.sub+" --integration ID …", append([]string{"integration"}, required...)...); err != nil {
+	if err := e.parse(e.args, append([]string{"integration"}, required...)...); err != nil {
 		return err
 	}
 	g, err := webhook.NewGuard(e.cfg.WebhookAllowPrivate, e.cfg.WebhookAllowCIDRs)
@@ -125,7 +136,7 @@ func webhooksSet(ctx context.Context, e *hooksEnv) error {
 	event := e.fs.String("event", "", `event whose URLs --url replaces ("*" for every event)`)
 	var urls multiFlag
 	e.fs.Var(&urls, "url", "destination URL (repeatable); none removes the event")
-	all := e.fs.String("urls", "", `replace the whole configuration with this JSON object of event → URLs`)
+	all := e.fs.String("urls", "", "replace the whole configuration with this `JSON` object of event → URLs")
 	if err := e.start(ctx); err != nil {
 		return err
 	}

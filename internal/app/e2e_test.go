@@ -38,9 +38,8 @@ func startServer(t *testing.T, dbURL, dir string, tweak func(*config.Server)) *s
 	cfg := &config.Server{
 		Engine:       config.Engine{ModelsDir: testenv.ModelsDir(t), Threads: 2, MaxPixels: 50_000_000, MaxBytes: 20 << 20},
 		Listen:       "127.0.0.1:0",
-		DataDir:      dir,
-		DatabaseURL:  dbURL,
-		MaxBodyBytes: 55 << 20, RateLimit: 1000, RateBurst: 1000, TokenTTLSecs: 900, Workers: 2,
+		Store:        config.Store{DataDir: dir, DatabaseURL: dbURL},
+		MaxBodyBytes: 55 << 20, RateLimit: 1000, RateBurst: 1000, TokenTTL: 15 * time.Minute, Workers: 2,
 	}
 	if tweak != nil {
 		tweak(cfg)

@@ -99,7 +99,7 @@ func (s *server) webhookSecret(key string) []byte {
 func TestIdentityGramFlow(t *testing.T) {
 	s := startServer(t, "", "", func(c *config.Server) {
 		c.WebhookAllowPrivate = true // the receiver below is on loopback
-		c.WebhookPollSecs, c.WebhookTimeoutSecs, c.WebhookLeaseSecs, c.WebhookMaxAttempts = 0.2, 5, 10, 3
+		c.WebhookPoll, c.WebhookTimeout, c.WebhookLease, c.WebhookMaxAttempts = 200*time.Millisecond, 5*time.Second, 10*time.Second, 3
 	})
 	key := s.newTenant("ig")
 	hooks := make(chan *http.Request, 4)

@@ -38,19 +38,6 @@ func Logger(level string) *slog.Logger {
 	return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
 }
 
-// Tenancy builds the tenancy service the same way for serve and admin.
-func Tenancy(c *config.Server, st store.Store, log *slog.Logger) (*tenancy.Service, error) {
-	kr, key, err := Keys(c)
-	if err != nil {
-		return nil, err
-	}
-	return tenancy.New(st, kr, tenancy.Options{
-		TokenTTL: time.Duration(c.TokenTTLSecs) * time.Second,
-		JWTKey:   tenancy.DeriveJWTKey(key),
-		Logger:   log,
-	}), nil
-}
-
 // Server is a running Visage: its parts and the HTTP server.
 type Server struct {
 	cfg    *config.Server
@@ -112,7 +99,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
 	metrics := edge.NewMetrics()
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
-		PublicURL: c.PublicURL, CaptureTTL: time.Duration(c.CaptureTTL) * time.Second,
+		PublicURL: c.PublicURL, CaptureTTL: c.CaptureLinkTTL,
 		Events: outbox{w: s.hooks, encoders: Encoders}, Metrics: api.NewServiceMetrics(metrics)})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		Metrics: metrics, Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},

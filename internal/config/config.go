@@ -1,17 +1,161 @@
-// Package config is the one place Visage's settings are defined: each has
-// a flag, a VISAGE_* environment variable (the flag wins) and a safe
-// default. docs/configuration.md lists them.
+// Package config is the one place Visage's settings are defined: each is a
+// flag and a VISAGE_* environment variable (the flag wins) with a safe
+// default. Every setting, its variable, default and meaning is listed in
+// docs/configuration.md; a test fails when one is missing there.
+//
+// Configuration fails closed: a value that does not parse (a number, a
+// duration, a URL, a boolean) or a secret file that cannot be read stops
+// the command with a message naming the variable, instead of falling back
+// to a default the operator did not choose.
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"strconv"
 	"strings"
+	"time"
 )
 
-// Engine settings shared by every command that runs models.
+// ErrInvalid wraps every error about the environment's settings.
+var ErrInvalid = errors.New("invalid configuration")
+
+// maxSecretFile bounds a *_FILE read: a secret is well under 1 KB, so a
+// bigger file is a wrong path, not a secret.
+const maxSecretFile = 64 << 10
+
+// Setting is what a flag registered by this package carries besides its
+// value.
+type Setting struct {
+	// Env is the VISAGE_* variable the setting is read from.
+	Env string
+	// Secret settings are also read from the file named by Env+"_FILE"
+	// (Docker and Kubernetes secrets) and never echoed in errors.
+	Secret bool
+	// Arg names the value in help text: DIR, N, DURATION…
+	Arg string
+}
+
+// setting is the flag.Value of a registered setting.
+type setting struct {
+	flag.Value
+	Setting
+}
+
+// String survives the zero setting the flag package builds to find out
+// whether a default is the zero value.
+func (s *setting) String() string {
+	if s == nil || s.Value == nil {
+		return ""
+	}
+	return s.Value.String()
+}
+
+func (s *setting) IsBoolFlag() bool {
+	b, ok := s.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// Lookup tells whether a flag is one of the settings registered here and
+// which variable it is read from.
+func Lookup(f *flag.Flag) (Setting, bool) {
+	s, ok := f.Value.(*setting)
+	if !ok {
+		return Setting{}, false
+	}
+	return s.Setting, true
+}
+
+func add(fs *flag.FlagSet, v flag.Value, name, env, arg, usage string) {
+	fs.Var(&setting{Value: v, Setting: Setting{Env: env, Arg: arg}}, name, usage)
+}
+
+func addSecret(fs *flag.FlagSet, v flag.Value, name, env, arg, usage string) {
+	fs.Var(&setting{Value: v, Setting: Setting{Env: env, Arg: arg, Secret: true}}, name, usage)
+}
+
+// ApplyEnv sets every registered setting of fs whose variable is present.
+// Call it before fs.Parse, so that the command line wins. Every malformed
+// or unreadable value is reported, each naming its variable.
+func ApplyEnv(fs *flag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		s, ok := f.Value.(*setting)
+		if !ok {
+			return
+		}
+		v, from, err := lookupEnv(s.Setting)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case from == "":
+		case s.Secret:
+			if err := s.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", from, err))
+			}
+		default:
+			if err := s.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", from, v, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// lookupEnv returns a setting's value and the variable it came from ("" if
+// none is set). An empty variable counts as unset, so `VISAGE_X=` in a unit
+// file clears a setting rather than making it empty.
+func lookupEnv(s Setting) (value, from string, err error) {
+	v := strings.TrimSpace(os.Getenv(s.Env))
+	if !s.Secret {
+		if v == "" {
+			return "", "", nil
+		}
+		return v, s.Env, nil
+	}
+	fileVar := s.Env + "_FILE"
+	path := strings.TrimSpace(os.Getenv(fileVar))
+	switch {
+	case v != "" && path != "":
+		return "", "", fmt.Errorf("%s and %s are both set: keep one", s.Env, fileVar)
+	case v != "":
+		return v, s.Env, nil
+	case path == "":
+		return "", "", nil
+	}
+	secret, err := readSecret(path)
+	if err != nil {
+		return "", "", fmt.Errorf("%s=%s: %w", fileVar, path, err)
+	}
+	return secret, fileVar, nil
+}
+
+func readSecret(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("larger than %d bytes: not a secret file", maxSecretFile)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", errors.New("the file is empty")
+	}
+	return s, nil
+}
+
+// Engine settings: every command that runs the models.
 type Engine struct {
 	ModelsDir string
 	Manifest  string
@@ -20,122 +164,121 @@ type Engine struct {
 	MaxBytes  int64
 }
 
-// RegisterEngine binds the engine settings to a flag set.
+// RegisterModelFiles binds where the models are: what `visage models`
+// needs.
+func RegisterModelFiles(fs *flag.FlagSet, c *Engine) {
+	c.ModelsDir, c.Manifest = "models", ""
+	add(fs, stringValue{&c.ModelsDir}, "models-dir", "VISAGE_MODELS_DIR", "DIR", "directory holding the ONNX models and runtime")
+	add(fs, stringValue{&c.Manifest}, "model-manifest", "VISAGE_MODEL_MANIFEST", "FILE", "model manifest JSON; empty uses the built-in one")
+}
+
+// RegisterEngine binds the engine settings.
 func RegisterEngine(fs *flag.FlagSet, c *Engine) {
-	fs.StringVar(&c.ModelsDir, "models-dir", env("VISAGE_MODELS_DIR", "models"), "directory holding the ONNX models and runtime (VISAGE_MODELS_DIR)")
-	fs.StringVar(&c.Manifest, "model-manifest", env("VISAGE_MODEL_MANIFEST", ""), "model manifest JSON; empty uses the built-in one (VISAGE_MODEL_MANIFEST)")
-	fs.IntVar(&c.Threads, "threads", envInt("VISAGE_THREADS", 0), "intra-op threads per inference; 0 = all cores (VISAGE_THREADS)")
-	fs.Int64Var(&c.MaxPixels, "max-pixels", envInt64("VISAGE_MAX_PIXELS", 50_000_000), "largest image accepted, in pixels (VISAGE_MAX_PIXELS)")
-	fs.Int64Var(&c.MaxBytes, "max-image-bytes", envInt64("VISAGE_MAX_IMAGE_BYTES", 20<<20), "largest encoded image accepted, in bytes (VISAGE_MAX_IMAGE_BYTES)")
+	RegisterModelFiles(fs, c)
+	c.Threads, c.MaxPixels, c.MaxBytes = 0, 50_000_000, 20<<20
+	add(fs, intValue{&c.Threads}, "threads", "VISAGE_THREADS", "N", "intra-op threads per inference; 0 = all cores")
+	add(fs, int64Value{&c.MaxPixels}, "max-pixels", "VISAGE_MAX_PIXELS", "N", "largest image accepted, in pixels (checked from the header, before decoding)")
+	add(fs, int64Value{&c.MaxBytes}, "max-image-bytes", "VISAGE_MAX_IMAGE_BYTES", "BYTES", "largest encoded image accepted")
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
-
-func envInt(key string, def int) int { return int(envInt64(key, int64(def))) }
-
-// envInt64 falls back to the default on a malformed value but says so,
-// because a silently ignored limit is worse than a loud one.
-func envInt64(key string, def int64) int64 {
-	v := env(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "visage: ignoring %s=%q: not an integer\n", key, v)
-		return def
-	}
-	return n
-}
-
-// Server settings for `visage serve` and the commands that open the
-// store (`migrate`, `admin`).
-type Server struct {
-	Engine
-	Listen        string
+// Store settings: the database and the master keys that seal its data.
+type Store struct {
 	DataDir       string
 	DatabaseURL   string // empty: SQLite file in DataDir
 	MasterKey     string // base64/hex 32 bytes, optionally "id:key"
 	MasterKeyFile string // empty: DataDir/master.key, created on first start
 	OldMasterKeys string // comma-separated retired keys, still used to open
-	MaxBodyBytes  int64
-	RateLimit     float64 // requests per second per API key
-	RateBurst     int
-	TokenTTLSecs  int
-	LogLevel      string
-	Workers       int // concurrent engine jobs; 0: number of cores
-	PublicURL     string
-	CaptureTTL    int // seconds
+}
+
+// RegisterDatabase binds where the database is: what `visage migrate`
+// needs.
+func RegisterDatabase(fs *flag.FlagSet, c *Store) {
+	c.DataDir, c.DatabaseURL = "data", ""
+	add(fs, stringValue{&c.DataDir}, "data-dir", "VISAGE_DATA_DIR", "DIR", "directory for the SQLite database, blobs and the key file")
+	addSecret(fs, stringValue{&c.DatabaseURL}, "database-url", "VISAGE_DATABASE_URL", "URL", "postgres://… or sqlite:PATH; empty = SQLite in the data dir")
+}
+
+// RegisterStore binds the database and the master keys.
+func RegisterStore(fs *flag.FlagSet, c *Store) {
+	RegisterDatabase(fs, c)
+	c.MasterKey, c.MasterKeyFile, c.OldMasterKeys = "", "", ""
+	addSecret(fs, stringValue{&c.MasterKey}, "master-key", "VISAGE_MASTER_KEY", "KEY", "32-byte master key, base64 or hex, optionally ID:KEY; empty uses the key file")
+	add(fs, stringValue{&c.MasterKeyFile}, "master-key-file", "VISAGE_MASTER_KEY_PATH", "FILE", "key file used when no master key is given, created 0600 on the server's first start; default DATA_DIR/master.key")
+	addSecret(fs, stringValue{&c.OldMasterKeys}, "old-master-keys", "VISAGE_OLD_MASTER_KEYS", "KEYS", "comma-separated retired master keys, still used to open old data and tokens")
+}
+
+// Server settings for `visage serve`; the admin commands use parts of it.
+type Server struct {
+	Engine
+	Store
+	Listen         string
+	PublicURL      string
+	MaxBodyBytes   int64
+	RateLimit      float64 // requests per second per API key
+	RateBurst      int
+	TokenTTL       time.Duration
+	LogLevel       string
+	Workers        int // concurrent engine jobs; 0: number of cores
+	CaptureLinkTTL time.Duration
 
 	// Webhook delivery (internal/webhook).
-	WebhookAllowPrivate  bool    // let webhooks reach loopback/private/link-local addresses
-	WebhookAllowCIDRs    string  // comma-separated prefixes webhooks may reach although not public
-	WebhookPollSecs      float64 // seconds between polls for due webhook deliveries
-	WebhookLeaseSecs     float64 // seconds a claimed delivery stays reserved for its worker
-	WebhookTimeoutSecs   float64 // seconds one webhook request may take
-	WebhookMaxAttempts   int     // sends per delivery before it is failed
-	WebhookConcurrency   int     // webhook requests in flight per node
-	WebhookRetentionDays int     // days finished deliveries are kept; 0 = forever
+	WebhookAllowPrivate  bool          // let webhooks reach loopback/private/link-local addresses
+	WebhookAllowCIDRs    string        // comma-separated prefixes webhooks may reach although not public
+	WebhookPoll          time.Duration // between polls for due deliveries
+	WebhookLease         time.Duration // a claimed delivery stays reserved for its worker
+	WebhookTimeout       time.Duration // one webhook request
+	WebhookMaxAttempts   int           // sends per delivery before it is failed
+	WebhookConcurrency   int           // webhook requests in flight per node
+	WebhookRetentionDays int           // days finished deliveries are kept; 0 = forever
 }
 
-// RegisterServer binds the server settings to a flag set.
+// MaxCaptureLinkTTL is the longest hosted capture link.
+const MaxCaptureLinkTTL = 30 * 24 * time.Hour
+
+// RegisterServer binds every server setting.
 func RegisterServer(fs *flag.FlagSet, c *Server) {
 	RegisterEngine(fs, &c.Engine)
-	fs.StringVar(&c.Listen, "listen", env("VISAGE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (VISAGE_LISTEN)")
-	fs.StringVar(&c.DataDir, "data-dir", env("VISAGE_DATA_DIR", "data"), "directory for the SQLite database, blobs and the key file (VISAGE_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("VISAGE_DATABASE_URL", ""), "postgres://… or sqlite:PATH; empty = SQLite in the data dir (VISAGE_DATABASE_URL)")
-	fs.StringVar(&c.MasterKey, "master-key", secretEnv("VISAGE_MASTER_KEY"), "32-byte master key, base64 or hex (VISAGE_MASTER_KEY or VISAGE_MASTER_KEY_FILE)")
-	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("VISAGE_MASTER_KEY_PATH", ""), "key file created 0600 on first start; default DATA_DIR/master.key (VISAGE_MASTER_KEY_PATH)")
-	fs.StringVar(&c.OldMasterKeys, "old-master-keys", secretEnv("VISAGE_OLD_MASTER_KEYS"), "comma-separated retired master keys, kept to open old data (VISAGE_OLD_MASTER_KEYS)")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", envInt64("VISAGE_MAX_BODY_BYTES", 55<<20), "largest request body (VISAGE_MAX_BODY_BYTES)")
-	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("VISAGE_RATE_LIMIT", 20), "requests per second per API key; 0 disables (VISAGE_RATE_LIMIT)")
-	fs.IntVar(&c.RateBurst, "rate-burst", envInt("VISAGE_RATE_BURST", 40), "burst size per API key (VISAGE_RATE_BURST)")
-	fs.IntVar(&c.TokenTTLSecs, "token-ttl", envInt("VISAGE_TOKEN_TTL", 900), "lifetime of issued bearer tokens in seconds (VISAGE_TOKEN_TTL)")
-	fs.StringVar(&c.LogLevel, "log-level", env("VISAGE_LOG_LEVEL", "info"), "debug, info, warn or error (VISAGE_LOG_LEVEL)")
-	fs.IntVar(&c.Workers, "workers", envInt("VISAGE_WORKERS", 0), "concurrent face-engine jobs; 0 = number of cores (VISAGE_WORKERS)")
-	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", strings.EqualFold(env("VISAGE_WEBHOOK_ALLOW_PRIVATE", "false"), "true"), "let webhooks reach loopback, private and link-local addresses; development only (VISAGE_WEBHOOK_ALLOW_PRIVATE)")
-	fs.StringVar(&c.WebhookAllowCIDRs, "webhook-allow-cidrs", env("VISAGE_WEBHOOK_ALLOW_CIDRS", ""), "comma-separated CIDR prefixes webhooks may reach although not public (VISAGE_WEBHOOK_ALLOW_CIDRS)")
-	fs.Float64Var(&c.WebhookPollSecs, "webhook-poll", envFloat("VISAGE_WEBHOOK_POLL", 5), "seconds between polls for due webhook deliveries (VISAGE_WEBHOOK_POLL)")
-	fs.Float64Var(&c.WebhookLeaseSecs, "webhook-lease", envFloat("VISAGE_WEBHOOK_LEASE", 60), "seconds a delivery stays reserved for the node sending it; a crashed node's deliveries are resent after it; at least the timeout + 2 (VISAGE_WEBHOOK_LEASE)")
-	fs.Float64Var(&c.WebhookTimeoutSecs, "webhook-timeout", envFloat("VISAGE_WEBHOOK_TIMEOUT", 10), "seconds one webhook request may take (VISAGE_WEBHOOK_TIMEOUT)")
-	fs.IntVar(&c.WebhookMaxAttempts, "webhook-max-attempts", envInt("VISAGE_WEBHOOK_MAX_ATTEMPTS", 8), "sends per webhook delivery before it is marked failed (VISAGE_WEBHOOK_MAX_ATTEMPTS)")
-	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt("VISAGE_WEBHOOK_CONCURRENCY", 8), "webhook requests in flight per node (VISAGE_WEBHOOK_CONCURRENCY)")
-	fs.IntVar(&c.WebhookRetentionDays, "webhook-retention-days", envInt("VISAGE_WEBHOOK_RETENTION_DAYS", 30), "days delivered and failed webhook deliveries are kept; 0 = forever (VISAGE_WEBHOOK_RETENTION_DAYS)")
-	fs.StringVar(&c.PublicURL, "public-url", env("VISAGE_PUBLIC_URL", ""), "externally visible base URL for capture links and image URLs; default http://LISTEN (VISAGE_PUBLIC_URL)")
-	fs.IntVar(&c.CaptureTTL, "capture-ttl", envInt("VISAGE_CAPTURE_TTL", 1800), "lifetime of a hosted capture link in seconds (VISAGE_CAPTURE_TTL)")
+	RegisterStore(fs, &c.Store)
+	RegisterAddress(fs, c)
+	c.MaxBodyBytes, c.RateLimit, c.RateBurst = 55<<20, 20, 40
+	c.TokenTTL, c.LogLevel, c.Workers, c.CaptureLinkTTL = 15*time.Minute, "info", 0, 30*time.Minute
+	add(fs, int64Value{&c.MaxBodyBytes}, "max-body-bytes", "VISAGE_MAX_BODY_BYTES", "BYTES", "largest request body (413 above)")
+	add(fs, floatValue{&c.RateLimit}, "rate-limit", "VISAGE_RATE_LIMIT", "N", "requests per second per API key; 0 disables")
+	add(fs, intValue{&c.RateBurst}, "rate-burst", "VISAGE_RATE_BURST", "N", "burst size per API key")
+	add(fs, durationValue{p: &c.TokenTTL}, "token-ttl", "VISAGE_TOKEN_TTL", "DURATION", "lifetime of bearer tokens from POST /v1/auth/token")
+	add(fs, logLevelValue{&c.LogLevel}, "log-level", "VISAGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error")
+	add(fs, intValue{&c.Workers}, "workers", "VISAGE_WORKERS", "N", "concurrent face-engine jobs; 0 = number of cores")
+	add(fs, durationValue{p: &c.CaptureLinkTTL, max: MaxCaptureLinkTTL}, "capture-ttl", "VISAGE_CAPTURE_TTL", "DURATION", "lifetime of a hosted capture link, at most 720h (30 days)")
+	RegisterWebhookGuard(fs, c)
+	c.WebhookPoll, c.WebhookLease, c.WebhookTimeout = 5*time.Second, time.Minute, 10*time.Second
+	c.WebhookMaxAttempts, c.WebhookConcurrency, c.WebhookRetentionDays = 8, 8, 30
+	add(fs, durationValue{p: &c.WebhookPoll}, "webhook-poll", "VISAGE_WEBHOOK_POLL", "DURATION", "time between polls for due webhook deliveries")
+	add(fs, durationValue{p: &c.WebhookLease}, "webhook-lease", "VISAGE_WEBHOOK_LEASE", "DURATION", "time a delivery stays reserved for the node sending it; a crashed node's deliveries are resent after it; at least the timeout + 2s")
+	add(fs, durationValue{p: &c.WebhookTimeout}, "webhook-timeout", "VISAGE_WEBHOOK_TIMEOUT", "DURATION", "time one webhook request may take")
+	add(fs, intValue{&c.WebhookMaxAttempts}, "webhook-max-attempts", "VISAGE_WEBHOOK_MAX_ATTEMPTS", "N", "sends per webhook delivery before it is marked failed")
+	add(fs, intValue{&c.WebhookConcurrency}, "webhook-concurrency", "VISAGE_WEBHOOK_CONCURRENCY", "N", "webhook requests in flight per node")
+	add(fs, intValue{&c.WebhookRetentionDays}, "webhook-retention-days", "VISAGE_WEBHOOK_RETENTION_DAYS", "N", "days delivered and failed webhook deliveries are kept; 0 = forever")
 }
 
-// secretEnv reads KEY, or the file named by KEY_FILE (Docker/Kubernetes
-// secrets), so a secret need not sit in the process environment.
-func secretEnv(key string) string {
-	if v := env(key, ""); v != "" {
-		return v
-	}
-	if p := env(key+"_FILE", ""); p != "" {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "visage: cannot read %s_FILE=%s: %v\n", key, p, err)
-			return ""
-		}
-		return strings.TrimSpace(string(b))
-	}
-	return ""
+// RegisterAddress binds where the server is reached: what
+// `visage admin integration create` needs to print a working example.
+func RegisterAddress(fs *flag.FlagSet, c *Server) {
+	c.Listen, c.PublicURL = "127.0.0.1:8080", ""
+	add(fs, stringValue{&c.Listen}, "listen", "VISAGE_LISTEN", "ADDR", "HTTP listen address")
+	add(fs, urlValue{&c.PublicURL}, "public-url", "VISAGE_PUBLIC_URL", "URL", "externally visible base URL for capture links and image URLs; default http://LISTEN")
 }
 
-func envFloat(key string, def float64) float64 {
-	v := env(key, "")
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "visage: ignoring %s=%q: not a number\n", key, v)
-		return def
-	}
-	return f
+// RegisterWebhookGuard binds the addresses webhooks may reach: what
+// `visage webhooks set` checks URLs against.
+func RegisterWebhookGuard(fs *flag.FlagSet, c *Server) {
+	c.WebhookAllowPrivate, c.WebhookAllowCIDRs = false, ""
+	add(fs, boolValue{&c.WebhookAllowPrivate}, "webhook-allow-private", "VISAGE_WEBHOOK_ALLOW_PRIVATE", "", "let webhooks reach loopback, private and link-local addresses; development only")
+	add(fs, stringValue{&c.WebhookAllowCIDRs}, "webhook-allow-cidrs", "VISAGE_WEBHOOK_ALLOW_CIDRS", "CIDRS", "comma-separated CIDR prefixes webhooks may reach although not public")
+}
+
+// RegisterAPIKey binds the x-api-key token a client command (`visage
+// bench`) sends.
+func RegisterAPIKey(fs *flag.FlagSet, key *string) {
+	*key = ""
+	addSecret(fs, stringValue{key}, "key", "VISAGE_API_KEY", "TOKEN", "x-api-key token of an integration")
 }

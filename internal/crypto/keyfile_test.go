@@ -207,3 +207,29 @@ func TestLoadKeyFileRejectsDirectory(t *testing.T) {
 		t.Fatalf("got %v, want a not-a-regular-file error", err)
 	}
 }
+
+// TestLoadKeyFileDanglingSymlink: a key path that is a symlink to nothing
+// (a secret volume that is not mounted) is an error; it is never replaced
+// by a freshly generated key, which would seal data no other node can open.
+func TestLoadKeyFileDanglingSymlink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on Windows")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "secrets", "master.key")
+	path := filepath.Join(dir, "master.key")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	_, created, err := LoadOrCreateKeyFile(path)
+	if err == nil || created {
+		t.Fatalf("got created=%v err=%v, want an error", created, err)
+	}
+	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a key was written through the symlink: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("left %d entries in the key dir, want just the symlink", len(entries))
+	}
+}

@@ -2,6 +2,7 @@ package face
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -25,13 +26,32 @@ func initRuntime(lib string) error {
 		}
 		return nil
 	}
+	if err := os.Setenv(ortTelemetryOff, "1"); err != nil {
+		return fmt.Errorf("disable onnxruntime telemetry: %w", err)
+	}
 	ort.SetSharedLibraryPath(lib)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return fmt.Errorf("load onnxruntime %s: %w", lib, err)
 	}
+	// Events too, for a runtime that does not know the variable.
+	if err := ort.DisableTelemetry(); err != nil {
+		return fmt.Errorf("disable onnxruntime telemetry: %w", err)
+	}
 	ortLibPath = lib
 	return nil
 }
+
+// ortTelemetryOff is read by ONNX Runtime (1.30's Linux build) while
+// creating its environment, so it has to be set before, not by
+// DisableTelemetry afterwards. Left on, that telemetry (Microsoft's 1DS
+// SDK) reads /proc/self/cmdline and matches it with std::regex, whose
+// executor recurses once per character: a command line over ~29 KB (700
+// image paths) overflows the 8 MB thread stack and the process dies with
+// SIGSEGV in CreateOrtEnv. It would also send usage events to Microsoft
+// from a server that promises that no data leaves the machine, and leave a
+// mat-debug-PID.log in /tmp per process. So it is always off; cgo's
+// os.Setenv reaches the C environment the library reads.
+const ortTelemetryOff = "ORT_DISABLE_TELEMETRY"
 
 // session is one loaded network. ONNX Runtime sessions are safe for
 // concurrent Run calls, and each call here owns its own tensors.

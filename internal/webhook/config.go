@@ -14,12 +14,11 @@ func OptionsFromConfig(c *config.Server, log *slog.Logger) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	secs := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 	return Options{
 		Guard:       g,
-		Poll:        secs(c.WebhookPollSecs),
-		Lease:       secs(c.WebhookLeaseSecs),
-		Timeout:     secs(c.WebhookTimeoutSecs),
+		Poll:        c.WebhookPoll,
+		Lease:       c.WebhookLease,
+		Timeout:     c.WebhookTimeout,
 		MaxAttempts: c.WebhookMaxAttempts,
 		Concurrency: c.WebhookConcurrency,
 		Retention:   time.Duration(c.WebhookRetentionDays) * 24 * time.Hour,

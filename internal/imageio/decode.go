@@ -12,7 +12,6 @@ import (
 	"image/jpeg"
 	_ "image/png"
 
-	"github.com/rwcarlsen/goexif/exif"
 	_ "golang.org/x/image/webp"
 )
 
@@ -98,27 +97,6 @@ func decodePixels(data []byte, format string) (image.Image, error) {
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	return img, err
-}
-
-// orientation reads the EXIF orientation tag; any problem reading EXIF
-// means "as stored", since a photo without usable EXIF is still a photo.
-func orientation(data []byte, format string) int {
-	if format != "jpeg" && format != "webp" {
-		return 1
-	}
-	x, err := exif.Decode(bytes.NewReader(data))
-	if err != nil {
-		return 1
-	}
-	tag, err := x.Get(exif.Orientation)
-	if err != nil {
-		return 1
-	}
-	v, err := tag.Int(0)
-	if err != nil || v < 1 || v > 8 {
-		return 1
-	}
-	return v
 }
 
 // MIMEType names the format of encoded image bytes from their header

@@ -50,16 +50,18 @@ func jpegEXIF(data []byte) []byte {
 
 // walkJPEG calls fn with each marker segment's marker byte and payload
 // (the bytes after the 2-byte length) from the SOI up to and including the
-// first SOS, stopping early when fn returns false. Segments whose length
-// runs past the input end the walk: a truncated header has nothing
-// trustworthy after it.
-func walkJPEG(data []byte, fn func(marker byte, payload []byte) bool) {
+// first SOS, stopping early when fn returns false. It returns the offset
+// just past the last segment it visited (after an SOS, where the
+// entropy-coded data begins). Segments whose length runs past the input
+// end the walk: a truncated header has nothing trustworthy after it.
+func walkJPEG(data []byte, fn func(marker byte, payload []byte) bool) int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return
+		return 0
 	}
-	for i := 2; i+4 <= len(data); {
+	i := 2
+	for i+4 <= len(data) {
 		if data[i] != 0xFF {
-			return
+			return i
 		}
 		marker := data[i+1]
 		switch {
@@ -70,17 +72,19 @@ func walkJPEG(data []byte, fn func(marker byte, payload []byte) bool) {
 			i += 2 // markers without a length
 			continue
 		case marker == 0xD9:
-			return
+			return i
 		}
 		n := int(binary.BigEndian.Uint16(data[i+2:]))
 		if n < 2 || i+2+n > len(data) {
-			return
+			return i
 		}
-		if !fn(marker, data[i+4:i+2+n]) || marker == 0xDA {
-			return
-		}
+		more := fn(marker, data[i+4:i+2+n])
 		i += 2 + n
+		if !more || marker == 0xDA {
+			return i
+		}
 	}
+	return i
 }
 
 // webpEXIF returns the payload of the RIFF "EXIF" chunk, or nil. Some

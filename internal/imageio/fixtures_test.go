@@ -3,6 +3,7 @@ package imageio_test
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/visagehq/visage/internal/imageio"
@@ -56,4 +57,47 @@ func setOrientation(data []byte, o byte) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// On real photos, scans and WebP the standard decoders allocate no more
+// than the plan's cost, and not much less: the bytes-per-pixel model
+// holds for progressive JPEGs (coefficients kept for every block),
+// baseline ones, lossy WebP and document PNGs.
+func TestCostBoundsGoDecoderOnFixtures(t *testing.T) {
+	for _, p := range [][]string{
+		{"faces", "deepface", "id09_img26", "img26.jpg"}, // baseline 1449×2173
+		{"faces", "deepface", "id12_img38", "img41.jpg"}, // progressive 2500×2070
+		{"faces", "deepface", "id02_img8", "img49.jpg"},  // progressive 4352×2903
+		{"faces", "deepface", "id02_img8", "img47.jpg"},  // WebP
+		{"documents", "100_pass-fin.png"},
+		{"documents", "62_pass-aus.png"},
+		{"documents", "100_pass-chn.jpg"},
+	} {
+		data, err := os.ReadFile(testenv.Fixture(t, p...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, side := range []int{-1, 0} {
+			plan, err := imageio.NewPlan(data, imageio.Limits{MaxSide: side})
+			if err != nil {
+				t.Fatalf("%v: %v", p, err)
+			}
+			if plan, err = imageio.GoPlan(plan); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, _, err = imageio.RunPlan(plan, data)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatalf("%v: %v", p, err)
+			}
+			alloc := int64(after.TotalAlloc - before.TotalAlloc)
+			t.Logf("%v side %d: %dx%d %.1f bytes/px, cost %.1f MB, allocated %.1f MB", p[len(p)-1], side,
+				plan.Width, plan.Height, plan.BytesPerPixel, float64(plan.Cost)/1e6, float64(alloc)/1e6)
+			if alloc > plan.Cost || float64(plan.Cost-1<<20) > 1.5*float64(alloc) {
+				t.Errorf("%v side %d: allocated %d bytes, priced at %d", p, side, alloc, plan.Cost)
+			}
+		}
+	}
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // fuzzLimits keep each fuzz input cheap; the properties do not depend on
-// the size of the limits.
-var fuzzLimits = Limits{MaxBytes: 256 << 10, MaxPixels: 1 << 16}
+// the size of the limits. MaxSide is below most seeds' size so that the
+// shrinking paths run too.
+var fuzzLimits = Limits{MaxBytes: 256 << 10, MaxPixels: 1 << 16, MaxSide: 40, MaxMemory: 32 << 20}
 
 // FuzzDecode feeds arbitrary bytes to Decode. Beyond not crashing, every
 // answer must be either a well-formed image within the limits or one of
@@ -48,10 +49,12 @@ func checkImage(t *testing.T, img *Image, info Info, lim Limits) {
 	if img.W <= 0 || img.H <= 0 || len(img.Pix) != img.W*img.H*3 {
 		t.Fatalf("malformed image %dx%d with %d bytes", img.W, img.H, len(img.Pix))
 	}
-	if int64(img.W)*int64(img.H) > lim.MaxPixels {
-		t.Fatalf("%dx%d exceeds the pixel limit %d", img.W, img.H, lim.MaxPixels)
+	if int64(img.W)*int64(img.H) > lim.MaxPixels || max(img.W, img.H) > lim.MaxSide {
+		t.Fatalf("%dx%d exceeds the limits %+v", img.W, img.H, lim)
 	}
-	if info.Width != img.W || info.Height != img.H || info.Orientation < 1 || info.Orientation > 8 {
+	if info.Width != img.W || info.Height != img.H || info.Orientation < 1 || info.Orientation > 8 ||
+		info.SourceWidth < img.W || info.SourceHeight < img.H || info.Scale <= 0 || info.Scale > 1 ||
+		info.Cost <= 0 || info.Cost > lim.MaxMemory {
 		t.Fatalf("info %+v for a %dx%d image", info, img.W, img.H)
 	}
 }

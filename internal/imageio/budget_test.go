@@ -1,0 +1,386 @@
+package imageio
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// blankPNG streams a w×h PNG of all-zero samples without ever holding
+// its pixels: the shape of the review's 394 KB decompression bomb.
+// interlace selects Adam7; trns adds a tRNS chunk.
+func blankPNG(tb testing.TB, w, h int, depth, ctype byte, interlace, trns bool) []byte {
+	tb.Helper()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		c := append([]byte(typ), data...)
+		out.Write(c)
+		binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(c))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = depth, ctype
+	if interlace {
+		ihdr[12] = 1
+	}
+	chunk("IHDR", ihdr)
+	if ctype == 3 {
+		chunk("PLTE", []byte{0, 0, 0, 255, 255, 255})
+	}
+	if trns {
+		switch ctype {
+		case 0:
+			chunk("tRNS", []byte{0, 0})
+		case 2:
+			chunk("tRNS", make([]byte, 6))
+		}
+	}
+	channels := map[byte]int{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+	rowBytes := func(pw int) int { return (pw*channels*int(depth) + 7) / 8 }
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	row := make([]byte, 1+rowBytes(w))
+	writeRows := func(pw, ph int) {
+		if pw == 0 || ph == 0 {
+			return
+		}
+		for y := 0; y < ph; y++ {
+			zw.Write(row[:1+rowBytes(pw)])
+		}
+	}
+	if interlace {
+		for _, p := range [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}} {
+			writeRows((w-p[0]+p[2]-1)/p[2], (h-p[1]+p[3]-1)/p[3])
+		}
+	} else {
+		writeRows(w, h)
+	}
+	zw.Close()
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
+}
+
+// The review's bomb: a 7000×7000 16-bit RGBA PNG of a few hundred KB,
+// which cost 5.9 s and ~1 GB to decode. It is priced from the header at
+// 8 bytes a pixel and refused before any pixel buffer exists, by the
+// default limits and by any budget smaller than its cost.
+func TestSixteenBitPNGBombIsRefusedUpFront(t *testing.T) {
+	bomb := blankPNG(t, 7000, 7000, 16, 6, false, false)
+	t.Logf("bomb: %d bytes", len(bomb))
+	p, err := NewPlan(bomb, Limits{MaxMemory: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BytesPerPixel != 8 || p.Cost < 49_000_000*8 {
+		t.Fatalf("priced at %v bytes/px, %d bytes", p.BytesPerPixel, p.Cost)
+	}
+	for name, run := range map[string]func() error{
+		"default limits":  func() error { _, _, err := Decode(bomb, Limits{}); return err },
+		"document limits": func() error { _, _, err := Decode(bomb, DocumentLimits()); return err },
+		"selfie limits":   func() error { _, _, err := Decode(bomb, SelfieLimits()); return err },
+		"256 MB budget": func() error {
+			_, _, err := NewBudget(256<<20).Decode(context.Background(), bomb, Limits{MaxMemory: 1 << 40})
+			return err
+		},
+		"budget, canceled": func() error {
+			_, _, err := NewBudget(256<<20).Decode(canceled(), bomb, Limits{MaxMemory: 1 << 40})
+			return err
+		},
+	} {
+		var err error
+		alloc := allocated(func() { err = run() })
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: got %v, want ErrTooLarge", name, err)
+		}
+		if alloc > 4<<20 {
+			t.Errorf("%s: allocated %d bytes before refusing", name, alloc)
+		}
+	}
+}
+
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// Cost is an upper bound of everything a standard-library decode
+// allocates, and not a wild one: for each pixel layout the decoders tell
+// apart, the bytes Decode allocates lie between 2/3 of the cost (less the
+// fixed slack) and the cost.
+func TestCostBoundsGoDecoderAllocations(t *testing.T) {
+	const w, h = 1200, 900
+	up := upright(w, h)
+	pal := image.NewPaletted(up.Rect, color.Palette{color.Black, color.White})
+	var g bytes.Buffer
+	if err := gif.Encode(&g, pal, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rgbaPNG bytes.Buffer
+	if err := png.Encode(&rgbaPNG, up); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"png grey 8":          blankPNG(t, w, h, 8, 0, false, false),
+		"png grey 16":         blankPNG(t, w, h, 16, 0, false, false),
+		"png grey 8 + tRNS":   blankPNG(t, w, h, 8, 0, false, true),
+		"png rgb 8":           blankPNG(t, w, h, 8, 2, false, false),
+		"png rgb 16":          blankPNG(t, w, h, 16, 2, false, false),
+		"png rgb 8 + tRNS":    blankPNG(t, w, h, 8, 2, false, true),
+		"png grey-alpha 8":    blankPNG(t, w, h, 8, 4, false, false),
+		"png rgba 8":          rgbaPNG.Bytes(),
+		"png rgba 16":         blankPNG(t, w, h, 16, 6, false, false),
+		"png paletted":        blankPNG(t, w, h, 8, 3, false, false),
+		"png rgb 8 interlace": blankPNG(t, w, h, 8, 2, true, false),
+		"gif":                 g.Bytes(),
+		"jpeg 4:2:0":          encodeJPEG(t, up),
+	}
+	for name, data := range cases {
+		for _, side := range []int{-1, 500} {
+			p, err := NewPlan(data, Limits{MaxSide: side})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if p, err = p.fallback(); err != nil { // the Go decoders, even where TurboJPEG exists
+				t.Fatal(err)
+			}
+			var img *Image
+			alloc := allocated(func() { img, _, err = p.run(data) })
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if side > 0 && max(img.W, img.H) != side {
+				t.Fatalf("%s: %dx%d for MaxSide %d", name, img.W, img.H, side)
+			}
+			if int64(alloc) > p.Cost {
+				t.Errorf("%s, side %d: allocated %d bytes, priced at %d (%.1f bytes/px)", name, side, alloc, p.Cost, p.BytesPerPixel)
+			}
+			if float64(p.Cost-fixedSlack) > 1.5*float64(alloc) {
+				t.Errorf("%s, side %d: priced at %d, allocated only %d (%.1f bytes/px)", name, side, p.Cost, alloc, p.BytesPerPixel)
+			}
+		}
+	}
+}
+
+// A JPEG of more scans than any encoder writes is refused before its
+// scans are decoded one by one over the whole image.
+func TestManyScansAreRefused(t *testing.T) {
+	jpg := encodeJPEG(t, upright(64, 48))
+	sos := bytes.Index(jpg, sosMarker)
+	scan := sos + 2 + int(binary.BigEndian.Uint16(jpg[sos+2:])) // the entropy-coded data
+	data := append([]byte{}, jpg[:scan]...)
+	data = append(data, bytes.Repeat([]byte{0xFF, 0xDA, 0, 2}, maxJPEGScans)...)
+	data = append(data, jpg[scan:]...)
+	if _, _, err := Decode(data, Limits{}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if _, _, err := Decode(jpg, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Decodes in flight never hold more than the budget: with room for two,
+// two run at once and the rest wait; all finish.
+func TestBudgetBoundsDecodesInFlight(t *testing.T) {
+	data := encodeJPEG(t, upright(640, 480))
+	p, err := NewPlan(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBudget(2*p.Cost + p.Cost/2)
+	var live, peak, entered atomic.Int64
+	gate := make(chan struct{})
+	b.enter = func(cost int64) {
+		n := live.Add(cost)
+		for {
+			old := peak.Load()
+			if n <= old || peak.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		entered.Add(1)
+		<-gate
+		live.Add(-cost)
+	}
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := b.Decode(context.Background(), data, Limits{})
+			errs <- err
+		}()
+	}
+	waitFor(t, func() bool { return entered.Load() == 2 })
+	if got := b.InUse(); got != 2*p.Cost {
+		t.Fatalf("in use %d, want two decodes' %d", got, 2*p.Cost)
+	}
+	if b.sem.TryAcquire(p.Cost) {
+		t.Fatal("a third decode's cost fits in the budget")
+	}
+	for i := 0; i < n; i++ {
+		gate <- struct{}{}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if peak.Load() > b.Max() || b.InUse() != 0 {
+		t.Fatalf("peak %d over budget %d, or %d still in use", peak.Load(), b.Max(), b.InUse())
+	}
+}
+
+// A decode waiting for budget gives up with its context.
+func TestBudgetWaitHonoursContext(t *testing.T) {
+	data := encodeJPEG(t, upright(64, 48))
+	p, err := NewPlan(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBudget(p.Cost)
+	if !b.sem.TryAcquire(p.Cost) { // someone else holds it all
+		t.Fatal("empty budget is full")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := b.Decode(ctx, data, Limits{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's deadline", err)
+	}
+	b.sem.Release(p.Cost)
+	if _, _, err := b.Decode(context.Background(), data, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+	}
+}
+
+// Shrinking to MaxSide keeps the picture: the result matches a float
+// area-average of the full-size decode, orientation is applied after, and
+// Info maps coordinates back to the source.
+func TestMaxSideShrinks(t *testing.T) {
+	const w, h = 1500, 1000
+	jpg := encodeJPEG(t, upright(w, h))
+	full, _, err := Decode(jpg, Limits{MaxSide: -1})
+	if err != nil || full.W != w {
+		t.Fatalf("full decode: %v", err)
+	}
+	for _, o := range []int{1, 6} {
+		data := withEXIF(jpg, orientationTIFF(binary.BigEndian, uint16(o)))
+		img, info, err := Decode(data, Limits{MaxSide: 600})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := referenceShrink(full, 600, 400).Orient(o)
+		if img.W != want.W || img.H != want.H {
+			t.Fatalf("orientation %d: %dx%d, want %dx%d", o, img.W, img.H, want.W, want.H)
+		}
+		if q := psnr(img, want); q < 30 {
+			t.Errorf("orientation %d: PSNR %.1f dB against the reference", o, q)
+		}
+		sw, sh := w, h
+		if o == 6 {
+			sw, sh = h, w
+		}
+		if info.SourceWidth != sw || info.SourceHeight != sh || math.Abs(info.Scale-0.4) > 1e-9 {
+			t.Errorf("orientation %d: info %+v", o, info)
+		}
+	}
+}
+
+// referenceShrink is area averaging done the slow, obvious way in float.
+func referenceShrink(m *Image, ow, oh int) *Image {
+	out := NewImage(ow, oh)
+	sx, sy := float64(m.W)/float64(ow), float64(m.H)/float64(oh)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			var sum [3]float64
+			var area float64
+			for y := int(float64(oy) * sy); float64(y) < float64(oy+1)*sy && y < m.H; y++ {
+				fy := math.Min(float64(y+1), float64(oy+1)*sy) - math.Max(float64(y), float64(oy)*sy)
+				for x := int(float64(ox) * sx); float64(x) < float64(ox+1)*sx && x < m.W; x++ {
+					fx := math.Min(float64(x+1), float64(ox+1)*sx) - math.Max(float64(x), float64(ox)*sx)
+					r, g, b := m.At(x, y)
+					sum[0] += fx * fy * float64(r)
+					sum[1] += fx * fy * float64(g)
+					sum[2] += fx * fy * float64(b)
+					area += fx * fy
+				}
+			}
+			for c := 0; c < 3; c++ {
+				out.Pix[(oy*ow+ox)*3+c] = uint8(sum[c]/area + 0.5)
+			}
+		}
+	}
+	return out
+}
+
+// The fixed-point resampler agrees with the float reference to within
+// rounding, for ratios integral and not, on noise.
+func TestResampleMatchesReference(t *testing.T) {
+	src := NewImage(97, 61)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(rng.IntN(256))
+	}
+	for _, s := range [][2]int{{97, 61}, {48, 30}, {50, 33}, {13, 7}, {1, 1}, {97, 1}} {
+		got := resample(src.rows(), src.W, src.H, s[0], s[1])
+		want := referenceShrink(src, s[0], s[1])
+		for i := range got.Pix {
+			if d := int(got.Pix[i]) - int(want.Pix[i]); d > 1 || d < -1 {
+				t.Fatalf("%v: byte %d is %d, reference %d", s, i, got.Pix[i], want.Pix[i])
+			}
+		}
+	}
+}
+
+func psnr(a, b *Image) float64 {
+	var se float64
+	for i := range a.Pix {
+		d := float64(a.Pix[i]) - float64(b.Pix[i])
+		se += d * d
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(se/float64(len(a.Pix))))
+}
+
+func TestFitSize(t *testing.T) {
+	for _, c := range [][5]int{
+		{4000, 3000, 2048, 2048, 1536}, {3000, 4000, 2048, 1536, 2048}, {100, 50, 2048, 100, 50},
+		{100000, 1, 2048, 2048, 1}, {2048, 2048, 2048, 2048, 2048}, {5000, 3000, -1, 5000, 3000},
+	} {
+		if w, h := fitSize(c[0], c[1], c[2]); w != c[3] || h != c[4] {
+			t.Errorf("fitSize(%d, %d, %d) = %d, %d; want %d, %d", c[0], c[1], c[2], w, h, c[3], c[4])
+		}
+	}
+}

@@ -153,7 +153,7 @@ func TestCostBoundsGoDecoderAllocations(t *testing.T) {
 		"jpeg 4:2:0":          encodeJPEG(t, up),
 	}
 	for name, data := range cases {
-		for _, side := range []int{-1, 500} {
+		for _, side := range []int{-1, 600} {
 			p, err := NewPlan(data, Limits{MaxSide: side})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
@@ -166,7 +166,7 @@ func TestCostBoundsGoDecoderAllocations(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if side > 0 && max(img.W, img.H) != side {
+			if side > 0 && max(img.W, img.H) != 600 { // 1200 halved
 				t.Fatalf("%s: %dx%d for MaxSide %d", name, img.W, img.H, side)
 			}
 			if int64(alloc) > p.Cost {
@@ -283,9 +283,10 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// Shrinking to MaxSide keeps the picture: the result matches a float
-// area-average of the full-size decode, orientation is applied after, and
-// Info maps coordinates back to the source.
+// Shrinking to MaxSide keeps the picture: on either decoder the result
+// fits MaxSide, matches a float area-average of the full-size decode at
+// its size, has the orientation applied after, and Info maps coordinates
+// back to the source.
 func TestMaxSideShrinks(t *testing.T) {
 	const w, h = 1500, 1000
 	jpg := encodeJPEG(t, upright(w, h))
@@ -295,23 +296,37 @@ func TestMaxSideShrinks(t *testing.T) {
 	}
 	for _, o := range []int{1, 6} {
 		data := withEXIF(jpg, orientationTIFF(binary.BigEndian, uint16(o)))
-		img, info, err := Decode(data, Limits{MaxSide: 600})
+		p, err := NewPlan(data, Limits{MaxSide: 750})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := referenceShrink(full, 600, 400).Orient(o)
-		if img.W != want.W || img.H != want.H {
-			t.Fatalf("orientation %d: %dx%d, want %dx%d", o, img.W, img.H, want.W, want.H)
+		gp, err := p.fallback()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if q := psnr(img, want); q < 30 {
-			t.Errorf("orientation %d: PSNR %.1f dB against the reference", o, q)
-		}
-		sw, sh := w, h
-		if o == 6 {
-			sw, sh = h, w
-		}
-		if info.SourceWidth != sw || info.SourceHeight != sh || math.Abs(info.Scale-0.4) > 1e-9 {
-			t.Errorf("orientation %d: info %+v", o, info)
+		for _, p := range []Plan{p, gp} {
+			img, info, err := p.run(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sw, sh := w, h
+			if o >= 5 {
+				sw, sh = h, w
+			}
+			if img.W*img.H != 750*500 { // 1500×1000 halved
+				t.Fatalf("%s, orientation %d: %dx%d for MaxSide 750", p.Decoder, o, img.W, img.H)
+			}
+			ow, oh := img.W, img.H
+			if o >= 5 {
+				ow, oh = oh, ow
+			}
+			want := referenceShrink(full, ow, oh).Orient(o)
+			if q := psnr(img, want); q < 30 {
+				t.Errorf("%s, orientation %d: PSNR %.1f dB against the reference", p.Decoder, o, q)
+			}
+			if info.SourceWidth != sw || info.SourceHeight != sh || math.Abs(info.Scale-float64(img.W)/float64(sw)) > 1e-9 {
+				t.Errorf("%s, orientation %d: info %+v", p.Decoder, o, info)
+			}
 		}
 	}
 }
@@ -374,13 +389,14 @@ func psnr(a, b *Image) float64 {
 	return 10 * math.Log10(255*255/(se/float64(len(a.Pix))))
 }
 
-func TestFitSize(t *testing.T) {
-	for _, c := range [][5]int{
-		{4000, 3000, 2048, 2048, 1536}, {3000, 4000, 2048, 1536, 2048}, {100, 50, 2048, 100, 50},
-		{100000, 1, 2048, 2048, 1}, {2048, 2048, 2048, 2048, 2048}, {5000, 3000, -1, 5000, 3000},
+func TestShrinkSize(t *testing.T) {
+	for _, c := range [][6]int{
+		{4032, 3024, 2048, 2016, 1512, 2}, {3024, 4032, 2048, 1512, 2016, 2}, {100, 50, 2048, 100, 50, 1},
+		{2049, 10, 2048, 1025, 5, 2}, {2048, 2048, 2048, 2048, 2048, 1}, {100000, 1, 2048, 1563, 1, 64},
+		{8193, 6000, 2048, 1025, 750, 8}, {5000, 3000, -1, 5000, 3000, 1},
 	} {
-		if w, h := fitSize(c[0], c[1], c[2]); w != c[3] || h != c[4] {
-			t.Errorf("fitSize(%d, %d, %d) = %d, %d; want %d, %d", c[0], c[1], c[2], w, h, c[3], c[4])
+		if w, h, d := shrinkSize(c[0], c[1], c[2]); w != c[3] || h != c[4] || d != c[5] {
+			t.Errorf("shrinkSize(%d, %d, %d) = %d, %d, %d; want %d, %d, %d", c[0], c[1], c[2], w, h, d, c[3], c[4], c[5])
 		}
 	}
 }

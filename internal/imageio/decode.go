@@ -29,8 +29,9 @@ type Limits struct {
 	MaxBytes  int64 // encoded size
 	MaxPixels int64 // stored width × height, checked from the header before decoding
 	// MaxSide is the longest side of the decoded image: larger images are
-	// shrunk to fit (JPEGs in the DCT domain, while decoding). Negative
-	// means keep every pixel.
+	// shrunk by the smallest power of two that fits them (JPEGs in the
+	// DCT domain, while decoding), so their longer side ends up between
+	// MaxSide/2 and MaxSide. Negative means keep every pixel.
 	MaxSide int
 	// MaxMemory bounds one decode's peak memory (Plan.Cost), checked from
 	// the header before any pixel buffer is allocated.
@@ -44,7 +45,8 @@ type Limits struct {
 // the largest per-face crops (pose and expression, 224 px from 1.2–1.5×
 // the box; liveness, 128 px from 2.7×; the 112 px aligned face) need no
 // more than ~250 px across the face. 2048 keeps every detectable face at
-// or above the models' input size; more only costs decode time.
+// or above the models' input size even at half of it; more only costs
+// decode time.
 const (
 	DefaultMaxBytes  = 20 << 20
 	DefaultMaxPixels = 50_000_000

@@ -54,6 +54,7 @@ func jpegEXIF(data []byte) []byte {
 // just past the last segment it visited (after an SOS, where the
 // entropy-coded data begins). Segments whose length runs past the input
 // end the walk: a truncated header has nothing trustworthy after it.
+// Every step advances, so the walk is linear in the input.
 func walkJPEG(data []byte, fn func(marker byte, payload []byte) bool) int {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return 0
@@ -61,7 +62,14 @@ func walkJPEG(data []byte, fn func(marker byte, payload []byte) bool) int {
 	i := 2
 	for i+4 <= len(data) {
 		if data[i] != 0xFF {
-			return i
+			// Junk between segments: libjpeg warns and image/jpeg skips it,
+			// so skip to the next marker as they do.
+			j := bytes.IndexByte(data[i:], 0xFF)
+			if j < 0 {
+				return len(data)
+			}
+			i += j
+			continue
 		}
 		marker := data[i+1]
 		switch {

@@ -21,7 +21,8 @@ type Plan struct {
 	Orientation int
 	Decoder     string
 	// OutWidth and OutHeight are the decoded image's size as stored
-	// (before orientation): the source shrunk to fit MaxSide.
+	// (before orientation): the source divided by the power of two that
+	// fits it within MaxSide (so between MaxSide/2 and MaxSide when shrunk).
 	OutWidth, OutHeight int
 	// Cost is the most memory the decode holds at once, in bytes: for the
 	// standard decoders an upper bound of everything they allocate (the
@@ -32,7 +33,7 @@ type Plan struct {
 	Cost int64
 
 	lim      Limits
-	scale    scaleFactor // TurboJPEG's DCT scaling; 1/1 for the Go path
+	scale    scaleFactor // TurboJPEG's DCT scaling: 1/1, 1/2, 1/4 or 1/8
 	turboOut [2]int      // TurboJPEG's output size at that scale
 }
 
@@ -72,13 +73,13 @@ func NewPlan(data []byte, lim Limits) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooLarge, h.Width, h.Height, px, lim.MaxPixels)
 	}
 	p := Plan{Header: h, Orientation: orientation(data, h.Format), lim: lim, scale: scaleFactor{1, 1}}
-	p.OutWidth, p.OutHeight = fitSize(h.Width, h.Height, lim.MaxSide)
+	var div int
+	p.OutWidth, p.OutHeight, div = shrinkSize(h.Width, h.Height, lim.MaxSide)
 	// TurboJPEG converts CMYK only to CMYK; those few files go the Go way.
 	if h.Format == "jpeg" && turboAvailable && h.jpeg.components != 4 {
 		p.Decoder = DecoderTurbo
-		p.scale = turboScale(h.Width, h.Height, lim.MaxSide)
+		p.scale = scaleFactor{1, min(div, 8)} // past 1/8 the rest is resampled
 		p.turboOut = [2]int{p.scale.scaled(h.Width), p.scale.scaled(h.Height)}
-		p.OutWidth, p.OutHeight = fitSize(p.turboOut[0], p.turboOut[1], lim.MaxSide)
 		p.Cost = p.turboCost()
 	} else {
 		p.Decoder = DecoderGo
@@ -98,7 +99,6 @@ func (p Plan) checkCost() error {
 // fallback is the plan for the standard decoder after TurboJPEG refused.
 func (p Plan) fallback() (Plan, error) {
 	p.Decoder, p.scale, p.turboOut = DecoderGo, scaleFactor{1, 1}, [2]int{}
-	p.OutWidth, p.OutHeight = fitSize(p.Width, p.Height, p.lim.MaxSide)
 	p.Cost = p.goCost()
 	return p, p.checkCost()
 }
@@ -185,27 +185,9 @@ func (p Plan) runGo(data []byte) (*Image, int, int, error) {
 		return nil, 0, 0, fmt.Errorf("%w: decoded %dx%d, header said %dx%d", ErrCorrupt, w, h, p.Width, p.Height)
 	}
 	// Fit what came: a GIF's first frame may be smaller than its screen.
-	ow, oh := fitSize(w, h, p.lim.MaxSide)
+	ow, oh, _ := shrinkSize(w, h, p.lim.MaxSide)
 	if ow == w && oh == h {
 		return FromImage(src), w, h, nil
 	}
 	return resample(rowsOf(src), w, h, ow, oh), w, h, nil
-}
-
-// turboScale picks the mildest DCT reduction TurboJPEG offers (8/8, 7/8 …
-// 1/8) that brings the longer side within maxSide: the image keeps as many
-// pixels as allowed and needs no resampling afterwards. Past 1/8 (sides
-// beyond 8×maxSide) the rest is resampled.
-func turboScale(w, h, maxSide int) scaleFactor {
-	best := scaleFactor{1, 1}
-	if maxSide <= 0 {
-		return best
-	}
-	for _, f := range turboFactors { // largest first
-		best = f
-		if max(f.scaled(w), f.scaled(h)) <= maxSide {
-			break
-		}
-	}
-	return best
 }

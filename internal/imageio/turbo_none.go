@@ -1,11 +1,12 @@
+//go:build !cgo || purego
+
 package imageio
 
 import "errors"
 
-// Without TurboJPEG every image takes the standard decoders.
+// Built with -tags purego (or without cgo): every image takes the
+// standard decoders.
 const turboAvailable = false
-
-var turboFactors []scaleFactor
 
 func turboDecode([]byte, Header, scaleFactor, *Image) error {
 	return errors.New("built without turbojpeg")

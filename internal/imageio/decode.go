@@ -1,6 +1,9 @@
 // Package imageio turns untrusted image bytes into pixels the face engine
-// can use: format sniffing, size limits checked before decoding, EXIF
-// orientation, and the resampling the engine needs (resize, affine warp).
+// can use: format sniffing; every decode priced from the header and
+// refused or queued before any pixel buffer exists (Limits, Plan, Budget);
+// a bounded EXIF orientation reader; JPEG decoding through TurboJPEG,
+// shrunk in the DCT domain (the standard decoders otherwise, or with
+// -tags purego); and the resampling the engine needs (resize, affine warp).
 package imageio
 
 import (

@@ -358,20 +358,34 @@ func referenceShrink(m *Image, ow, oh int) *Image {
 	return out
 }
 
-// The fixed-point resampler agrees with the float reference to within
-// rounding, for ratios integral and not, on noise.
-func TestResampleMatchesReference(t *testing.T) {
+// The box filter is the mean of each div×div block, edge pixels repeated
+// into partial blocks: exactly what the obvious float version computes,
+// for every power of two and for sides that are not multiples of it.
+func TestShrinkBoxMatchesReference(t *testing.T) {
 	src := NewImage(97, 61)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range src.Pix {
 		src.Pix[i] = uint8(rng.IntN(256))
 	}
-	for _, s := range [][2]int{{97, 61}, {48, 30}, {50, 33}, {13, 7}, {1, 1}, {97, 1}} {
-		got := resample(src.rows(), src.W, src.H, s[0], s[1])
-		want := referenceShrink(src, s[0], s[1])
-		for i := range got.Pix {
-			if d := int(got.Pix[i]) - int(want.Pix[i]); d > 1 || d < -1 {
-				t.Fatalf("%v: byte %d is %d, reference %d", s, i, got.Pix[i], want.Pix[i])
+	for _, div := range []int{1, 2, 4, 8, 64, 128} {
+		got := shrinkBox(src.rows(), src.W, src.H, div)
+		if got.W != ceilDiv(97, div) || got.H != ceilDiv(61, div) {
+			t.Fatalf("div %d: %dx%d", div, got.W, got.H)
+		}
+		for oy := 0; oy < got.H; oy++ {
+			for ox := 0; ox < got.W; ox++ {
+				var sum [3]float64
+				for y := oy * div; y < (oy+1)*div; y++ {
+					for x := ox * div; x < (ox+1)*div; x++ {
+						r, g, b := src.At(x, y) // At clamps: edge pixels repeat
+						sum[0], sum[1], sum[2] = sum[0]+float64(r), sum[1]+float64(g), sum[2]+float64(b)
+					}
+				}
+				for c := 0; c < 3; c++ {
+					if want := uint8(sum[c]/float64(div*div) + 0.5); got.Pix[(oy*got.W+ox)*3+c] != want {
+						t.Fatalf("div %d at %d,%d: %d, want %d", div, ox, oy, got.Pix[(oy*got.W+ox)*3+c], want)
+					}
+				}
 			}
 		}
 	}

@@ -16,8 +16,5 @@ func TurboAt(data []byte, num int) (*Image, error) {
 	return img, turboDecode(data, h, s, img)
 }
 
-// ShrinkTo area-averages an image to w×h.
-func ShrinkTo(m *Image, w, h int) *Image { return resample(m.rows(), m.W, m.H, w, h) }
-
 // TurboBuilt reports whether this build has TurboJPEG.
 const TurboBuilt = turboAvailable

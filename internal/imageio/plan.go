@@ -33,6 +33,7 @@ type Plan struct {
 	Cost int64
 
 	lim      Limits
+	div      int         // the power of two the source is divided by
 	scale    scaleFactor // TurboJPEG's DCT scaling: 1/1, 1/2, 1/4 or 1/8
 	turboOut [2]int      // TurboJPEG's output size at that scale
 }
@@ -73,12 +74,11 @@ func NewPlan(data []byte, lim Limits) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: %dx%d is %d pixels, limit %d", ErrTooLarge, h.Width, h.Height, px, lim.MaxPixels)
 	}
 	p := Plan{Header: h, Orientation: orientation(data, h.Format), lim: lim, scale: scaleFactor{1, 1}}
-	var div int
-	p.OutWidth, p.OutHeight, div = shrinkSize(h.Width, h.Height, lim.MaxSide)
+	p.OutWidth, p.OutHeight, p.div = shrinkSize(h.Width, h.Height, lim.MaxSide)
 	// TurboJPEG converts CMYK only to CMYK; those few files go the Go way.
 	if h.Format == "jpeg" && turboAvailable && h.jpeg.components != 4 {
 		p.Decoder = DecoderTurbo
-		p.scale = scaleFactor{1, min(div, 8)} // past 1/8 the rest is resampled
+		p.scale = scaleFactor{1, min(p.div, 8)} // past 1/8 the rest is box-filtered
 		p.turboOut = [2]int{p.scale.scaled(h.Width), p.scale.scaled(h.Height)}
 		p.Cost = p.turboCost()
 	} else {
@@ -163,7 +163,7 @@ func (p Plan) runTurbo(data []byte) (*Image, int, int, error) {
 		return nil, 0, 0, fmt.Errorf("%w: %v", errTurboRefused, err)
 	}
 	if img.W != p.OutWidth || img.H != p.OutHeight {
-		img = resample(img.rows(), img.W, img.H, p.OutWidth, p.OutHeight)
+		img = shrinkBox(img.rows(), img.W, img.H, p.div/p.scale.denom)
 	}
 	return img, p.Width, p.Height, nil
 }
@@ -185,9 +185,8 @@ func (p Plan) runGo(data []byte) (*Image, int, int, error) {
 		return nil, 0, 0, fmt.Errorf("%w: decoded %dx%d, header said %dx%d", ErrCorrupt, w, h, p.Width, p.Height)
 	}
 	// Fit what came: a GIF's first frame may be smaller than its screen.
-	ow, oh, _ := shrinkSize(w, h, p.lim.MaxSide)
-	if ow == w && oh == h {
-		return FromImage(src), w, h, nil
+	if _, _, div := shrinkSize(w, h, p.lim.MaxSide); div > 1 {
+		return shrinkBox(rowsOf(src), w, h, div), w, h, nil
 	}
-	return resample(rowsOf(src), w, h, ow, oh), w, h, nil
+	return FromImage(src), w, h, nil
 }

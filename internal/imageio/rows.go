@@ -114,17 +114,24 @@ func ycbcrRows(s *image.YCbCr) rowReader {
 	}
 	w := r.Dx()
 	cx0, cy0 := r.Min.X/hx, r.Min.Y/hy
+	// Each column's chroma offset, computed once: a division per pixel
+	// cost as much as the colour conversion.
+	cx := make([]int32, w)
+	for x := range cx {
+		cx[x] = int32((r.Min.X+x)/hx - cx0)
+	}
 	return func(y int, dst []uint8) {
-		yrow := s.Y[y*s.YStride:]
+		yrow := s.Y[y*s.YStride:][:w]
 		crow := ((r.Min.Y+y)/hy - cy0) * s.CStride
-		for x := 0; x < w; x++ {
-			ci := crow + (r.Min.X+x)/hx - cx0
+		cb, cr := s.Cb[crow:], s.Cr[crow:]
+		dst = dst[:3*w]
+		for x, c := range cx {
 			yy := int32(yrow[x]) * 0x10101
-			cb := int32(s.Cb[ci]) - 128
-			cr := int32(s.Cr[ci]) - 128
-			dst[3*x] = clamp8((yy + 91881*cr) >> 16)
-			dst[3*x+1] = clamp8((yy - 22554*cb - 46802*cr) >> 16)
-			dst[3*x+2] = clamp8((yy + 116130*cb) >> 16)
+			b := int32(cb[c]) - 128
+			r := int32(cr[c]) - 128
+			dst[3*x] = clamp8((yy + 91881*r) >> 16)
+			dst[3*x+1] = clamp8((yy - 22554*b - 46802*r) >> 16)
+			dst[3*x+2] = clamp8((yy + 116130*b) >> 16)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package imageio
 
 import (
 	"image"
-	"image/color"
 	"sync"
 )
 
@@ -24,77 +23,11 @@ func NewImage(w, h int) *Image { return &Image{W: w, H: h, Pix: make([]uint8, w*
 func FromImage(src image.Image) *Image {
 	b := src.Bounds()
 	dst := NewImage(b.Dx(), b.Dy())
-	switch s := src.(type) {
-	case *image.YCbCr:
-		fromYCbCr(dst, s)
-	case *image.Gray:
-		for y := 0; y < dst.H; y++ {
-			row := s.Pix[y*s.Stride : y*s.Stride+dst.W]
-			o := dst.Pix[y*dst.W*3:]
-			for x, v := range row {
-				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
-			}
-		}
-	case *image.NRGBA:
-		fromRGBA(dst, s.Pix, s.Stride)
-	case *image.RGBA:
-		fromRGBA(dst, s.Pix, s.Stride)
-	default:
-		for y := 0; y < dst.H; y++ {
-			for x := 0; x < dst.W; x++ {
-				c := color.RGBAModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.RGBA)
-				i := (y*dst.W + x) * 3
-				dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2] = c.R, c.G, c.B
-			}
-		}
+	read := rowsOf(src)
+	for y := 0; y < dst.H; y++ {
+		read(y, dst.Pix[y*dst.W*3:(y+1)*dst.W*3])
 	}
 	return dst
-}
-
-// fromRGBA drops alpha. Transparent pixels keep their colour channels,
-// which for faces is harmless.
-func fromRGBA(dst *Image, pix []uint8, stride int) {
-	for y := 0; y < dst.H; y++ {
-		row := pix[y*stride : y*stride+dst.W*4]
-		o := dst.Pix[y*dst.W*3:]
-		for x := 0; x < dst.W; x++ {
-			o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
-		}
-	}
-}
-
-// fromYCbCr converts with the JFIF integer formula, walking rows directly:
-// the generic per-pixel YOffset/COffset calls made it ~5× slower.
-func fromYCbCr(dst *Image, s *image.YCbCr) {
-	r := s.Rect
-	hx, hy := 1, 1 // chroma subsampling factors
-	switch s.SubsampleRatio {
-	case image.YCbCrSubsampleRatio422:
-		hx = 2
-	case image.YCbCrSubsampleRatio420:
-		hx, hy = 2, 2
-	case image.YCbCrSubsampleRatio440:
-		hy = 2
-	case image.YCbCrSubsampleRatio411:
-		hx = 4
-	case image.YCbCrSubsampleRatio410:
-		hx, hy = 4, 2
-	}
-	cx0, cy0 := r.Min.X/hx, r.Min.Y/hy
-	for y := 0; y < dst.H; y++ {
-		yrow := s.Y[(y)*s.YStride:]
-		crow := ((r.Min.Y+y)/hy - cy0) * s.CStride
-		o := dst.Pix[y*dst.W*3 : (y+1)*dst.W*3]
-		for x := 0; x < dst.W; x++ {
-			ci := crow + (r.Min.X+x)/hx - cx0
-			yy := int32(yrow[x]) * 0x10101
-			cb := int32(s.Cb[ci]) - 128
-			cr := int32(s.Cr[ci]) - 128
-			o[3*x] = clamp8((yy + 91881*cr) >> 16)
-			o[3*x+1] = clamp8((yy - 22554*cb - 46802*cr) >> 16)
-			o[3*x+2] = clamp8((yy + 116130*cb) >> 16)
-		}
-	}
 }
 
 func clamp8(v int32) uint8 {

@@ -35,7 +35,20 @@ const (
 // those repairs are kept only where the check digits then validate. Every
 // change is listed in MRZ.Repairs. Names and country codes, which no check
 // digit covers, get only digit→letter fixes, marked unconfirmed.
-func ParseOCR(lines []string) (*MRZ, error) {
+func ParseOCR(lines []string) (*MRZ, error) { return parseOCR(lines, nil) }
+
+// parseOCR is ParseOCR with per-character alternatives from a second OCR
+// reading (alts[i][j] for line i, column j, as given); the check digits
+// choose among them as among the usual confusions.
+func parseOCR(lines []string, alts [][]string) (*MRZ, error) {
+	if alts != nil {
+		for i, l := range lines {
+			if i >= len(alts) || len(alts[i]) != len(l) || strings.ContainsAny(l, " \t\r") {
+				alts = nil // only kept for lines given already clean
+				break
+			}
+		}
+	}
 	clean := cleanLines(lines)
 	f, err := guessFormat(clean)
 	if err != nil {
@@ -43,10 +56,14 @@ func ParseOCR(lines []string) (*MRZ, error) {
 	}
 	n := f.LineLength()
 	buf := make([][]byte, len(clean))
+	extra := make([][]string, len(clean))
 	for i, l := range clean {
 		buf[i] = []byte(fitLength(l, n))
+		if alts != nil && len(clean) == len(lines) && len(l) == n && len(alts[i]) == n {
+			extra[i] = alts[i]
+		}
 	}
-	r := &repairer{f: f, lines: buf, cls: classes(f)}
+	r := &repairer{f: f, lines: buf, cls: classes(f), extra: extra}
 	r.fixUncovered()
 	r.fixChecked()
 	out := make([]string, len(buf))
@@ -169,6 +186,7 @@ type repairer struct {
 	f       Format
 	lines   [][]byte
 	cls     [][]class
+	extra   [][]string // alternatives from another reading, per line and column
 	repairs []Repair
 }
 
@@ -320,9 +338,12 @@ func (r *repairer) alternatives(p pos) (alts string, forced bool) {
 			alts = "<"
 		}
 	}
+	if r.extra[p.line] != nil {
+		alts += r.extra[p.line][p.col]
+	}
 	var keep []byte
 	for i := 0; i < len(alts); i++ {
-		if allowed(c, alts[i]) {
+		if alts[i] != ch && allowed(c, alts[i]) && strings.IndexByte(string(keep), alts[i]) < 0 {
 			keep = append(keep, alts[i])
 		}
 	}

@@ -23,15 +23,15 @@ var (
 // Tesseract runs the tesseract command-line program. The zero value uses
 // `tesseract` from PATH with Debian's English data.
 type Tesseract struct {
-	Path        string        // default "tesseract"
-	TessdataDir string        // default: the engine's own (TESSDATA_PREFIX or the package's)
+	Path        string // default "tesseract"
+	TessdataDir string // default: the engine's own (TESSDATA_PREFIX or the package's)
 	// LegacyTessdataDir holds eng data with the legacy engine (see
 	// scripts/setup-ocr.sh). When set, MRZs are read with both engines and
 	// the readings combined; empty means LSTM only.
 	LegacyTessdataDir string
-	Lang        string        // default "eng"
-	Timeout     time.Duration // per run, default 30 s
-	MaxOutput   int           // bytes of text accepted, default 1 MiB
+	Lang              string        // default "eng"
+	Timeout           time.Duration // per run, default 30 s
+	MaxOutput         int           // bytes of text accepted, default 1 MiB
 }
 
 // The OCR character set of a machine-readable zone.

@@ -11,7 +11,11 @@ import "strings"
 // where they disagree, for the check digits to choose from.
 
 // mrzLike keeps the lines of OCR text long enough to be MRZ lines.
-func mrzLike(text string) []string {
+func mrzLike(text string) []string { return ocrLines(text, 26) }
+
+// ocrLines returns the lines of at least minLen characters (at most 50),
+// upper-cased and without spaces.
+func ocrLines(text string, minLen int) []string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {
 		l = strings.Map(func(r rune) rune {
@@ -20,7 +24,7 @@ func mrzLike(text string) []string {
 			}
 			return r
 		}, strings.ToUpper(l))
-		if len(l) >= 26 && len(l) <= 50 {
+		if len(l) >= minLen && len(l) <= 50 {
 			out = append(out, l)
 		}
 	}
@@ -96,6 +100,11 @@ func mergeLine(legacy, lstm string) (string, []string) {
 			out, alts = append(out, l), append(alts, "")
 		case l == '<':
 			out, alts = append(out, '<'), append(alts, string(s))
+		case isDigit(l) && !isDigit(s) && s != '<':
+			// The LSTM engine turns digits into look-alike letters more
+			// often than the legacy one invents digits; names get their
+			// letters back from the class repair.
+			out, alts = append(out, l), append(alts, string(s))
 		default:
 			out, alts = append(out, s), append(alts, string(l))
 		}
@@ -118,9 +127,17 @@ func mergeReadings(legacy, lstm []string) ([]string, [][]string) {
 				best, bestScore = s, sc
 			}
 		}
+		// A poor alignment means the LSTM engine read some other line, or
+		// little of this one: keep the legacy reading alone.
+		if bestScore < len(l) {
+			lines[i], alts[i] = l, make([]string, len(l))
+			continue
+		}
 		merged, a := mergeLine(l, best)
 		lines[i] = merged
 		alts[i] = a
 	}
 	return lines, alts
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

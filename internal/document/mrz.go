@@ -120,6 +120,14 @@ type Repair struct {
 	By        CheckKind // the check that confirmed it, when Confirmed
 }
 
+func (r Repair) String() string {
+	how := "unconfirmed"
+	if r.Confirmed {
+		how = "by " + r.By.String() + " check"
+	}
+	return fmt.Sprintf("line %d col %d %c→%c (%s)", r.Line+1, r.Col+1, r.From, r.To, how)
+}
+
 // MRZ is a parsed machine-readable zone. Dates stay as printed (YYMMDD,
 // possibly with '<' for unknown parts); use BirthDate/ExpiryDate to resolve
 // the century.

@@ -149,18 +149,38 @@ func TestParseOCRRepairsOnlyWhatChecksConfirm(t *testing.T) {
 	}
 }
 
-func TestParseOCRDocumentNumberNeedsConfirmation(t *testing.T) {
+func TestParseOCRDocumentNumberNeedsEvidence(t *testing.T) {
 	// O for 0 in the alphanumeric document number: both are legal there,
-	// so only the check digit (and the composite) can say which it is.
+	// and the composite weighs the number exactly as its own check does,
+	// so a single check digit is all the evidence there is. Without a
+	// second reading the number stays as read.
 	l := []string{specimens[TD3][0], "L8989O2C36UTO7408122F1204159ZE184226B<<<<<10"}
 	m, err := ParseOCR(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.DocumentNumber != "L898902C3" || !m.Valid() {
+	if c, _ := m.Check(CheckDocumentNumber); c.Valid || m.DocumentNumber != "L8989O2C3" || len(m.Repairs) != 0 {
+		t.Errorf("guessed a repair: %q %v", m.DocumentNumber, m.Repairs)
+	}
+	// When the other OCR engine read a 0 there, the check settles it.
+	alts := [][]string{make([]string, 44), make([]string, 44)}
+	alts[1][5] = "0"
+	m, err = parseOCR(l, alts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DocumentNumber != "L898902C3" || !m.Valid() || len(m.Repairs) != 1 || !m.Repairs[0].Confirmed {
+		t.Errorf("number %q checks %v repairs %v", m.DocumentNumber, m.Checks, m.Repairs)
+	}
+	// Letters the check cannot tell from zeros are read as zeros.
+	m, err = ParseOCR([]string{"P<POLKOWALSKA<KWIATKOWSKA<<JOANNA<<<<<<<<<<<", "AAQQQOOO00POL6002084F1412314<<<<<<<<<<<<<<<4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DocumentNumber != "AA0000000" || !m.Valid() {
 		t.Errorf("number %q checks %v", m.DocumentNumber, m.Checks)
 	}
-	// Visas have no composite; the number's own check still confirms.
+	// Visas have no composite; forced repairs still need their own check.
 	v := []string{specimens[MRVB][0], "L8988901C4XXX4OO9O78F9612109<<<<<<<<"}
 	m, err = ParseOCR(v)
 	if err != nil {

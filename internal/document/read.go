@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"strings"
 
 	"github.com/visagehq/visage/internal/imageio"
 )
@@ -72,9 +73,10 @@ func conformity(m *MRZ) float64 {
 			}
 		}
 	}
-	// Repairs that no check confirmed were wrong-class characters.
+	// Wrong-class characters fixed without a check's word still count
+	// against the reading.
 	for _, rp := range m.Repairs {
-		if !rp.Confirmed {
+		if !rp.Confirmed && !allowed(cls[rp.Line][rp.Col], rp.From) {
 			ok--
 		}
 	}
@@ -85,7 +87,7 @@ func conformity(m *MRZ) float64 {
 }
 
 func scoreOf(m *MRZ) float64 {
-	return 10*float64(m.ValidChecks())/float64(len(m.Checks)) + 2*conformity(m) - 0.05*float64(len(m.Repairs))
+	return 10*float64(m.ValidChecks())/float64(len(m.Checks)) + 2*conformity(m) - 0.02*float64(len(m.Repairs))
 }
 
 // bestParse tries every run of 2 and 3 consecutive lines and keeps the
@@ -98,16 +100,109 @@ func bestParse(lines []string, alts [][]string) candidate {
 			if alts != nil {
 				a = alts[i : i+n]
 			}
-			m, err := parseOCR(lines[i:i+n], a)
-			if err != nil {
-				continue
-			}
-			if s := scoreOf(m); best.m == nil || s > best.score {
-				best = candidate{m, s}
+			if c := bestWindow(lines[i:i+n], a); c.m != nil && (best.m == nil || c.score > best.score) {
+				best = c
 			}
 		}
 	}
 	return best
+}
+
+// maxLineVariants bounds the length-repair search of one window.
+const maxLineVariants = 400
+
+// bestWindow parses one window of lines, trying the length repairs of
+// lineVariants and keeping the parse whose check digits fare best.
+func bestWindow(lines []string, alts [][]string) candidate {
+	f, err := guessFormat(cleanLines(lines))
+	if err != nil {
+		return candidate{}
+	}
+	n := f.LineLength()
+	perLine := make([][]variant, len(lines))
+	total := 1
+	for i, l := range lines {
+		var a []string
+		if alts != nil {
+			a = alts[i]
+		}
+		checked := f != TD1 && i == 1 || f == TD1 && i < 2
+		perLine[i] = lineVariants(l, a, n, i == 0, checked)
+		total *= len(perLine[i])
+	}
+	if total > maxLineVariants {
+		for i := range perLine {
+			perLine[i] = perLine[i][:1]
+		}
+	}
+	var best candidate
+	pick := make([]string, len(lines))
+	pickAlts := make([][]string, len(lines))
+	var walk func(i int)
+	walk = func(i int) {
+		if i == len(lines) {
+			var a [][]string
+			if alts != nil {
+				a = pickAlts
+			}
+			m, err := parseOCR(pick, a)
+			if err != nil {
+				return
+			}
+			if s := scoreOf(m); best.m == nil || s > best.score {
+				best = candidate{m, s}
+			}
+			return
+		}
+		for _, v := range perLine[i] {
+			pick[i], pickAlts[i] = v.line, v.alts
+			walk(i + 1)
+		}
+	}
+	walk(0)
+	return best
+}
+
+type variant struct {
+	line string
+	alts []string
+}
+
+// lineVariants proposes readings of one OCR line: as read; for the first
+// line, without a leading speck the OCR took for a character; and for a
+// line carrying check digits that is off its length, every single
+// deletion or filler insertion, since OCR adds and drops characters
+// anywhere, not only in filler runs.
+func lineVariants(l string, alts []string, n int, first, checked bool) []variant {
+	if len(alts) != len(l) {
+		alts = nil
+	}
+	out := []variant{{l, alts}}
+	cut := func(s string, a []string, k int) variant {
+		v := variant{line: s[:k] + s[k+1:]}
+		if a != nil {
+			v.alts = append(append([]string(nil), a[:k]...), a[k+1:]...)
+		}
+		return v
+	}
+	if first && len(l) > 1 && !strings.ContainsRune("PIACV", rune(l[0])) && strings.ContainsRune("PIACV", rune(l[1])) {
+		out = append(out, cut(l, alts, 0))
+	}
+	if !checked || len(l) == n || len(l) < n-2 || len(l) > n+2 {
+		return out
+	}
+	for k := 0; k < len(l); k++ {
+		if len(l) > n {
+			out = append(out, cut(l, alts, k))
+			continue
+		}
+		v := variant{line: l[:k] + "<" + l[k:]}
+		if alts != nil {
+			v.alts = append(append(append([]string(nil), alts[:k]...), ""), alts[k:]...)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // ReadMRZ locates the machine-readable zone on a document photo, OCRs it
@@ -203,17 +298,20 @@ func (r *Reader) ocrMRZ(ctx context.Context, g *gray) (candidate, error) {
 		return candidate{}, err
 	}
 	lstm := mrzLike(text)
-	best := bestParse(lstm, nil)
-	if r.OCR.LegacyTessdataDir == "" || best.m != nil && best.m.Valid() {
-		return best, nil
+	if r.OCR.LegacyTessdataDir == "" {
+		return bestParse(lstm, nil), nil
 	}
+	lstmAll := ocrLines(text, 8)
 	text, err = r.OCR.recognize(ctx, ocrRequest{img: g, psm: 6, whitelist: mrzWhitelist, dpi: 300, legacy: true})
 	if err != nil {
 		return candidate{}, err
 	}
 	legacy := mrzLike(text)
-	merged, alts := mergeReadings(legacy, lstm)
-	for _, c := range []candidate{bestParse(merged, alts), bestParse(legacy, nil)} {
+	merged, alts := mergeReadings(legacy, lstmAll)
+	// On a tie the merged reading wins: its fillers come from the legacy
+	// engine, so its names are cleaner.
+	var best candidate
+	for _, c := range []candidate{bestParse(merged, alts), bestParse(legacy, nil), bestParse(lstm, nil)} {
 		if c.m != nil && (best.m == nil || c.score > best.score) {
 			best = c
 		}

@@ -1,6 +1,7 @@
 package document
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 )
@@ -24,7 +25,6 @@ var (
 // keep a single mod-10 check digit from "confirming" an arbitrary guess.
 const (
 	maxForced   = 4 // wrong-class characters in one field
-	maxOptional = 1 // right-class characters changed on a check's word
 	maxVariants = 4096
 )
 
@@ -221,6 +221,29 @@ func (r *repairer) fixUncovered() {
 			}
 		}
 	}
+	r.clearNameTail()
+}
+
+// clearNameTail turns everything after the first "<<<" that follows the
+// surname separator into filler: names never hold three fillers in a row,
+// and OCR turns long filler runs into K, L, C, E and the like.
+func (r *repairer) clearNameTail() {
+	s := layoutOf(r.f).name
+	field := r.lines[s.line][s.from:s.to]
+	sep := bytes.Index(field, []byte("<<"))
+	if sep < 0 {
+		return
+	}
+	k := bytes.Index(field[sep+2:], []byte("<<<"))
+	if k < 0 {
+		return
+	}
+	for j := sep + 2 + k; j < len(field); j++ {
+		if field[j] != '<' {
+			r.repairs = append(r.repairs, Repair{Line: s.line, Col: s.from + j, From: field[j], To: '<'})
+			field[j] = '<'
+		}
+	}
 }
 
 // group is one check digit with the positions it covers.
@@ -321,21 +344,25 @@ func plausibleDate(s string) bool {
 	return true
 }
 
-// alternatives lists what p may be changed to and whether it must change.
-func (r *repairer) alternatives(p pos) (alts string, forced bool) {
+// alternatives lists what p may be changed to and whether it must
+// change. extraOnly limits a right-class character's alternatives to
+// those another OCR reading saw there.
+func (r *repairer) alternatives(p pos, extraOnly bool) (alts string, forced bool) {
 	ch := r.at(p)
 	c := r.cls[p.line][p.col]
 	forced = !allowed(c, ch)
-	switch c {
-	case classDigit, classCheck:
-		alts = toDigit[ch]
-		if c == classCheck && ch == 'K' {
-			alts += "<"
-		}
-	case classAlnum:
-		alts = alnumAlt[ch]
-		if ch == '?' {
-			alts = "<"
+	if forced || !extraOnly {
+		switch c {
+		case classDigit, classCheck:
+			alts = toDigit[ch]
+			if c == classCheck && ch == 'K' {
+				alts += "<"
+			}
+		case classAlnum:
+			alts = alnumAlt[ch]
+			if ch == '?' {
+				alts = "<"
+			}
 		}
 	}
 	if r.extra[p.line] != nil {
@@ -351,13 +378,13 @@ func (r *repairer) alternatives(p pos) (alts string, forced bool) {
 }
 
 // variants enumerates the substitution sets over ps that change every
-// forced position and at most maxOptional others, fewest changes first.
-// ok is false when the search would exceed its bounds.
-func (r *repairer) variants(ps []pos) (out [][]sub, ok bool) {
+// forced position and at most one other, forced-only sets first. ok is
+// false when the search would exceed its bounds.
+func (r *repairer) variants(ps []pos, extraOnly bool) (out []variantSet, ok bool) {
 	var forced, optional []pos
 	alts := map[pos]string{}
 	for _, p := range ps {
-		a, f := r.alternatives(p)
+		a, f := r.alternatives(p, extraOnly)
 		alts[p] = a
 		switch {
 		case f && a == "":
@@ -381,61 +408,108 @@ func (r *repairer) variants(ps []pos) (out [][]sub, ok bool) {
 		}
 		base = next
 	}
-	out = append(out, base...)
-	for k := 1; k <= maxOptional; k++ {
-		for _, p := range optional {
-			for i := 0; i < len(alts[p]); i++ {
-				for _, b := range base {
-					out = append(out, append(append([]sub(nil), b...), sub{p, alts[p][i]}))
-					if len(out) > maxVariants {
-						return nil, false
-					}
+	for _, b := range base {
+		out = append(out, variantSet{subs: b})
+	}
+	for _, p := range optional {
+		for i := 0; i < len(alts[p]); i++ {
+			for _, b := range base {
+				out = append(out, variantSet{subs: append(append([]sub(nil), b...), sub{p, alts[p][i]}), optional: true})
+				if len(out) > maxVariants {
+					return nil, false
 				}
 			}
+		}
+	}
+	// The other engine's reading of the whole field, when it differs in
+	// more than one place.
+	var whole []sub
+	for _, p := range optional {
+		if e := r.extraAt(p); e != 0 && strings.IndexByte(alts[p], e) >= 0 {
+			whole = append(whole, sub{p, e})
+		}
+	}
+	if len(whole) > 1 {
+		for _, b := range base {
+			out = append(out, variantSet{subs: append(append([]sub(nil), b...), whole...), optional: true})
 		}
 	}
 	return out, true
 }
 
-// candidates returns the fewest-change substitution sets that make g
-// validate: [nil] when it already does, nil when nothing does.
-func (r *repairer) candidates(g group) [][]sub {
-	all, ok := r.variants(append(append([]pos(nil), g.data...), g.check))
+// extraAt is the other reading's character at p, or 0.
+func (r *repairer) extraAt(p pos) byte {
+	if r.extra[p.line] == nil || r.extra[p.line][p.col] == "" {
+		return 0
+	}
+	return r.extra[p.line][p.col][0]
+}
+
+// variantSet is one way to repair a field; optional means it changes a
+// character its field allows, which a single mod-10 check cannot be
+// trusted to confirm on its own.
+type variantSet struct {
+	subs     []sub
+	optional bool
+}
+
+// candidates returns the fewest-change sets that make g validate: one
+// empty set when it already does, none when nothing does.
+func (r *repairer) candidates(g group) []variantSet {
+	// Right-class changes are only drawn from what the other OCR engine
+	// read: the composite weighs the document number and optional data
+	// exactly as their own checks do, so it cannot confirm a guess there.
+	all, ok := r.variants(append(append([]pos(nil), g.data...), g.check), true)
 	if !ok {
 		return nil
 	}
-	var best [][]sub
+	var best []variantSet
 	for _, v := range all {
-		if len(best) > 0 && len(v) > len(best[0]) {
+		if len(best) > 0 && v.optional && !best[0].optional {
 			break
 		}
-		if r.valid(g, v) {
+		if !r.valid(g, v.subs) {
+			continue
+		}
+		switch {
+		case len(best) == 0 || len(v.subs) < len(best[0].subs):
+			best = []variantSet{v}
+		case len(v.subs) == len(best[0].subs):
 			best = append(best, v)
 		}
 	}
 	return best
 }
 
-// fixChecked applies the repairs the check digits confirm. Each field's
-// own check proposes its fewest-change repairs; when a composite exists it
-// must validate too, and it settles ties. A field whose repair stays
-// ambiguous is left as read.
+// fixChecked applies the repairs the check digits confirm:
+//   - a wrong-class character (a letter in a date) replaced by one of its
+//     usual confusions, when that makes the field's own check validate
+//     and no other replacement does;
+//   - a right-class character (O or 0 in a document number) changed only
+//     when the field's own check and the composite both validate after
+//     it, a ~1 % chance for a wrong guess rather than ~10 %;
+//   - positions only the composite covers only from a wrong-class
+//     character or the other OCR engine's reading.
+//
+// A field whose repair stays ambiguous is left as read.
 func (r *repairer) fixChecked() {
 	own, comp := r.groups()
-	cands := make([][][]sub, len(own))
+	cands := make([][]variantSet, len(own))
 	for i, g := range own {
 		cands[i] = r.candidates(g)
 	}
-	if comp == nil {
+	applyStrong := func() {
 		for i, g := range own {
-			if len(cands[i]) == 1 {
-				r.apply(cands[i][0], g.kind)
+			if len(cands[i]) == 1 && !cands[i][0].optional {
+				r.apply(cands[i][0].subs, g.kind)
 			}
 		}
+	}
+	if comp == nil {
+		applyStrong()
+		r.preferDigits(own)
 		return
 	}
-	// Positions only the composite covers (TD1/TD2 optional data, the
-	// composite digit itself) get their own bounded search.
 	covered := map[pos]bool{}
 	for _, g := range own {
 		for _, p := range g.data {
@@ -449,15 +523,25 @@ func (r *repairer) fixChecked() {
 			rest = append(rest, p)
 		}
 	}
-	restVars, ok := r.variants(rest)
+	// Positions only the composite covers: a single check, so only
+	// wrong-class characters, and the composite digit as the other
+	// engine read it, may change there.
+	restVars, ok := r.variants(rest, true)
 	if !ok {
-		restVars = [][]sub{nil}
+		restVars = []variantSet{{}}
 	}
-	choices := make([][][]sub, len(own))
+	var keep []variantSet
+	for _, v := range restVars {
+		if !v.optional || len(v.subs) > 0 && v.subs[len(v.subs)-1].p == comp.check {
+			keep = append(keep, v)
+		}
+	}
+	restVars = keep
+	choices := make([][]variantSet, len(own))
 	for i := range own {
 		choices[i] = cands[i]
 		if len(choices[i]) == 0 {
-			choices[i] = [][]sub{nil}
+			choices[i] = []variantSet{{}}
 		}
 	}
 	type combo struct {
@@ -475,7 +559,7 @@ func (r *repairer) fixChecked() {
 		if i == len(own) {
 			for ri, rv := range restVars {
 				budget--
-				all := append(append([]sub(nil), subs...), rv...)
+				all := append(append([]sub(nil), subs...), rv.subs...)
 				if !r.valid(*comp, all) {
 					continue
 				}
@@ -489,16 +573,13 @@ func (r *repairer) fixChecked() {
 			return
 		}
 		for k, v := range choices[i] {
-			walk(i+1, append(pick, k), append(append([]sub(nil), subs...), v...))
+			walk(i+1, append(pick, k), append(append([]sub(nil), subs...), v.subs...))
 		}
 	}
 	walk(0, nil, nil)
 	if len(best) == 0 || budget <= 0 {
-		for i, g := range own {
-			if len(cands[i]) == 1 {
-				r.apply(cands[i][0], g.kind)
-			}
-		}
+		applyStrong()
+		r.preferDigits(own)
 		return
 	}
 	for i, g := range own {
@@ -509,14 +590,38 @@ func (r *repairer) fixChecked() {
 				agree = false
 			}
 		}
-		// A field whose own check still fails is only repaired on the
-		// composite's word when that word is unique.
 		if agree && len(cands[i]) > 0 {
-			r.apply(choices[i][k], g.kind)
+			r.apply(choices[i][k].subs, g.kind)
 		}
 	}
 	if len(best) == 1 {
-		r.apply(restVars[best[0].rest], CheckComposite)
+		r.apply(restVars[best[0].rest].subs, CheckComposite)
+	}
+	r.preferDigits(own)
+}
+
+// preferDigits reads O, Q and D in a document number as 0 when the
+// number's check (and so the composite, which weighs those positions
+// alike) validates either way: the check cannot tell them apart there,
+// and zeros are what issuers print far more often.
+func (r *repairer) preferDigits(own []group) {
+	g := own[0]
+	if !r.valid(g, nil) {
+		return
+	}
+	var subs []sub
+	for _, p := range g.data {
+		switch r.at(p) {
+		case 'O', 'Q', 'D':
+			subs = append(subs, sub{p, '0'})
+		}
+	}
+	// A leading letter is often the issuer's series prefix (D23145890).
+	if len(subs) > 0 && subs[0].p == g.data[0] {
+		subs = subs[1:]
+	}
+	if len(subs) > 0 && r.valid(g, subs) {
+		r.apply(subs, CheckDocumentNumber)
 	}
 }
 

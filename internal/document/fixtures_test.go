@@ -170,8 +170,30 @@ func TestReadMRZFixtures(t *testing.T) {
 	}
 	share := float64(pass) / float64(len(fixtures))
 	t.Logf("MRZ fixtures: %d/%d files read as expected (%.0f%%), %d documents", pass, len(fixtures), 100*share, docs)
-	const floor = 0.0
+	// Measured 40/42 (95 %) on this machine: 100_pass-hrv loses a leading
+	// 0 to a 9 (a digit-for-digit slip no check-confirmed repair may
+	// undo) and 27_pass-gbr, 268 px wide, reads as no MRZ. The floor
+	// leaves room for one or two files to flip with tesseract updates.
+	const floor = 0.90
 	if share < floor {
 		t.Errorf("share %.2f below floor %.2f", share, floor)
+	}
+}
+
+// BenchmarkReadMRZ times one document read per op on representative
+// fixtures: a clean passport scan, a small ID card, a skewed phone photo
+// and a non-document (the slowest path: every fallback runs).
+func BenchmarkReadMRZ(b *testing.B) {
+	requireTesseract(b)
+	r := testReader(b)
+	for _, name := range []string{"passport-td3.jpg", "100_id-che.jpg", "62_pass-aus.png", "pacman.png"} {
+		img := loadImage(b, testenv.Fixture(b, "documents", name))
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.ReadMRZ(context.Background(), img); err != nil && !errors.Is(err, ErrNoMRZ) {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -280,6 +280,9 @@ func detectFormat(lines []string) (Format, error) {
 		return FormatUnknown, shapeErr
 	}
 	n := len(lines[0])
+	if n == 0 {
+		return FormatUnknown, shapeErr
+	}
 	for _, l := range lines {
 		if len(l) != n {
 			return FormatUnknown, shapeErr

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -117,7 +118,7 @@ func (t *Tesseract) recognize(ctx context.Context, req ocrRequest) (string, erro
 	switch {
 	case stdout.overflow:
 		return "", fmt.Errorf("%w (%d bytes)", ErrOCROutput, maxOut)
-	case errors.Is(err, exec.ErrNotFound):
+	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("%w: %v", ErrOCRUnavailable, err)
 	case ctx.Err() == context.DeadlineExceeded:
 		return "", fmt.Errorf("%w after %v", ErrOCRTimeout, timeout)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/visagehq/visage/internal/imageio"
 )
@@ -16,6 +17,17 @@ import (
 type Reader struct {
 	OCR    Tesseract
 	Limits imageio.Limits // for ReadMRZBytes / ReadTextBytes; zero = imageio defaults
+	// Budget bounds one ReadMRZ or ReadText call, all tesseract runs
+	// included (default 60 s; the caller's context may end it sooner).
+	Budget time.Duration
+}
+
+func (r *Reader) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := r.Budget
+	if d <= 0 {
+		d = 60 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // ReadMRZ reads the MRZ of a document photo with a zero Reader.
@@ -217,7 +229,14 @@ func (r *Reader) ReadMRZ(ctx context.Context, img *imageio.Image) (*MRZ, error) 
 	if err := r.OCR.Available(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := r.budget(ctx)
+	defer cancel()
 	g := toGray(img)
+	if g.w > maxMRZWidth {
+		// Plenty for OCR-B at any phone resolution, and it bounds the
+		// cost of the rotations below.
+		g = g.scale(float64(maxMRZWidth) / float64(g.w))
+	}
 	f := float64(workWidth) / float64(g.w)
 	work := g.scale(f)
 	angle := skewAngle(textMask(work), work.w, work.h)
@@ -235,12 +254,14 @@ func (r *Reader) ReadMRZ(ctx context.Context, img *imageio.Image) (*MRZ, error) 
 			best = c
 		}
 	}
-	const maxRegions = 4
+	const maxRegions = 3
+	var crops []*gray
 	for i, reg := range regions {
 		if i == maxRegions {
 			break
 		}
 		crop := cropRegion(full, reg, fx, fy)
+		crops = append(crops, crop)
 		for _, variant := range []func(*gray) *gray{identity, (*gray).binarize} {
 			c, err := r.ocrMRZ(ctx, variant(crop))
 			if err != nil {
@@ -251,20 +272,38 @@ func (r *Reader) ReadMRZ(ctx context.Context, img *imageio.Image) (*MRZ, error) 
 				return best.m, nil
 			}
 		}
+		// Regions come best first; once one reads as an MRZ the others
+		// are mostly its own sub-blocks or other print.
+		if best.accept() {
+			return best.m, nil
+		}
+	}
+	// An upside-down photo: the search is symmetric, so the best block is
+	// already cut out, only the wrong way up.
+	if len(crops) > 0 {
+		c, err := r.ocrMRZ(ctx, crops[0].rotate(180))
+		if err != nil {
+			return nil, err
+		}
+		consider(c)
 	}
 	if !best.accept() {
-		// Upside-down photos, and pages where no block was found: OCR the
-		// lower part of the page both ways up.
+		// No block of long lines read (glare, a cut-off edge, print too
+		// small to join into lines): OCR the lower part of the page both
+		// ways up, if it looks like print.
 		for _, deg := range []float64{0, 180} {
 			page := full.rotate(deg)
 			band := page.crop(image.Rect(0, page.h*2/5, page.w, page.h))
+			if !textLike(band) {
+				break // noise or a photo, not print: tesseract would only churn on it
+			}
 			band = band.scale(clampF(1600/float64(band.w), 0.5, 3))
 			c, err := r.ocrMRZ(ctx, band)
 			if err != nil {
 				return nil, err
 			}
 			consider(c)
-			if best.m != nil && best.m.Valid() {
+			if best.accept() {
 				break
 			}
 		}
@@ -275,7 +314,31 @@ func (r *Reader) ReadMRZ(ctx context.Context, img *imageio.Image) (*MRZ, error) 
 	return best.m, nil
 }
 
+// Size bounds for the OCR paths: the MRZ search works on at most this
+// width, full-page OCR on at most this many pixels (an A4 page at 300 dpi
+// is 8.7 MP).
+const (
+	maxMRZWidth   = 3000
+	maxTextPixels = 12e6
+)
+
 func identity(g *gray) *gray { return g }
+
+// textLike says whether an image looks like print on a plain ground: the
+// dark detail the text mask picks up covers a modest share of it. Noise
+// and busy photos light up most of the mask.
+func textLike(g *gray) bool {
+	w := g.scale(float64(workWidth) / float64(g.w))
+	on := 0
+	mask := textMask(w)
+	for _, b := range mask {
+		if b {
+			on++
+		}
+	}
+	share := float64(on) / float64(len(mask))
+	return share > 0.005 && share < 0.3
+}
 
 func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
@@ -325,9 +388,14 @@ func (r *Reader) ReadText(ctx context.Context, img *imageio.Image) (string, erro
 	if img == nil || img.W < 1 || img.H < 1 {
 		return "", errors.New("document: empty image")
 	}
+	ctx, cancel := r.budget(ctx)
+	defer cancel()
 	g := toGray(img)
-	if g.w < 1600 {
+	switch px := float64(g.w) * float64(g.h); {
+	case g.w < 1600:
 		g = g.scale(math.Min(2, 1600/float64(g.w)))
+	case px > maxTextPixels:
+		g = g.scale(math.Sqrt(maxTextPixels / px))
 	}
 	return r.OCR.recognize(ctx, ocrRequest{img: g, psm: 3, dpi: 300})
 }

@@ -8,11 +8,16 @@ STATICCHECK_VERSION ?= v0.8.2
 BIN        := bin/visage
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 
-.PHONY: all build models browser run test unit lint bench eval clean
+.PHONY: all build system models run test unit lint bench eval clean
 
 all: build
 
-build:
+# Debian packages and pinned data (TurboJPEG for the cgo build, ffmpeg,
+# tesseract, chromium; apt-get only if missing): scripts/setup-system.sh.
+system:
+	bash scripts/setup-system.sh
+
+build: system
 	$(GO) build -o $(BIN) ./cmd/visage
 
 models: build
@@ -24,11 +29,7 @@ run: models
 	@echo "Create an API key in another shell: ./$(BIN) admin integration create --name demo"
 	./$(BIN) serve --models-dir $(MODELS_DIR)
 
-# Chromium and ffmpeg for the hosted-page tests (apt-get, only if missing).
-browser:
-	bash scripts/setup-browser.sh
-
-test: models browser lint unit
+test: models lint unit
 
 unit:
 	$(GO) test -count=1 ./...
@@ -42,12 +43,13 @@ lint: .cache/bin/staticcheck
 	GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 bench: models
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/search/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/search/ ./internal/imageio/ ./internal/video/ ./internal/document/
 
 eval: models
 	./$(BIN) eval --identities ../shared/fixtures/faces/deepface
 	./$(BIN) eval ../shared/fixtures/faces/deepface/pairs.txt
 	./$(BIN) eval --identities ../shared/fixtures/faces/bbt
+	./$(BIN) eval --identities ../shared/fixtures/faces/glint-dev
 	./$(BIN) eval --liveness ../shared/fixtures/liveness
 
 clean:

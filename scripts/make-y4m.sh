@@ -32,7 +32,7 @@ done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || usage 2
 for tool in ffmpeg ffprobe; do
-	command -v $tool >/dev/null || { echo "make-y4m: $tool not found (run scripts/setup-browser.sh)" >&2; exit 1; }
+	command -v $tool >/dev/null || { echo "make-y4m: $tool not found (run scripts/setup-system.sh)" >&2; exit 1; }
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)

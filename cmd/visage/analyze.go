@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/visagehq/visage/internal/api"
 	"github.com/visagehq/visage/internal/api/wire"
+	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/imageio"
@@ -42,25 +44,32 @@ func (f *engineFlags) limits() imageio.Limits {
 
 // loadImage reads and decodes one file; read errors get their own codes.
 func loadImage(path string, lim imageio.Limits) (*imageio.Image, error) {
+	img, _, err := loadImageInfo(path, lim)
+	return img, err
+}
+
+// loadImageInfo is loadImage with the decode's Info (Scale: a large
+// image is decoded downscaled).
+func loadImageInfo(path string, lim imageio.Limits) (*imageio.Image, imageio.Info, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, &fileError{"file_not_found", err}
+		return nil, imageio.Info{}, &fileError{"file_not_found", err}
 	}
 	if st.IsDir() {
-		return nil, &fileError{"not_a_file", fmt.Errorf("%s is a directory", path)}
+		return nil, imageio.Info{}, &fileError{"not_a_file", fmt.Errorf("%s is a directory", path)}
 	}
 	if st.Size() > lim.MaxBytes && lim.MaxBytes > 0 {
-		return nil, fmt.Errorf("%w: %s is %d bytes", imageio.ErrTooLarge, path, st.Size())
+		return nil, imageio.Info{}, fmt.Errorf("%w: %s is %d bytes", imageio.ErrTooLarge, path, st.Size())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &fileError{"read_error", err}
+		return nil, imageio.Info{}, &fileError{"read_error", err}
 	}
-	img, _, err := imageio.Decode(data, lim)
+	img, info, err := imageio.Decode(data, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}
-	return img, nil
+	return img, info, nil
 }
 
 type fileError struct {
@@ -79,7 +88,7 @@ func errorCode(err error) string {
 	if errors.Is(err, fs.ErrNotExist) {
 		return "file_not_found"
 	}
-	return face.ErrorCode(err)
+	return string(api.ErrorCode(faceauth.Classify(err)))
 }
 
 func errPtr(err error) *string {
@@ -143,10 +152,13 @@ func perImage(ctx context.Context, name, about string, args []string, one func(e
 func runDetect(ctx context.Context, args []string) error {
 	return perImage(ctx, "detect", "Detect every face in each image and report its box, landmarks, quality, liveness and attributes.", args, func(eng *face.Engine, ef *engineFlags, p string) (any, error) {
 		res := detectResult{Path: p, Faces: []wire.FaceDetail{}}
-		img, err := loadImage(p, ef.limits())
+		img, info, err := loadImageInfo(p, ef.limits())
 		var faces []face.Face
 		if err == nil {
 			faces, err = eng.Analyze(ctx, img, face.Options{Quality: true, Liveness: true, Attributes: true})
+			for i := range faces { // report the file's own pixels
+				faces[i] = faces[i].Scaled(1 / info.Scale)
+			}
 			res.Faces = wire.FaceDetails(faces)
 		}
 		if err != nil {

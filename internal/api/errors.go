@@ -50,6 +50,15 @@ var codes = map[fault.Kind]struct {
 	fault.Integrity:        {500, "template_integrity"},
 }
 
+// ErrorCode is the native code of an error (internal_error when it is
+// not classified), for surfaces that print codes without HTTP (the CLI).
+func ErrorCode(err error) Code {
+	if c, ok := codes[fault.KindOf(err)]; ok {
+		return c.code
+	}
+	return codes[fault.Internal].code
+}
+
 // envelope is the one error body: {"error":{"code","message","request_id"}}.
 type envelope struct {
 	Error errorBody `json:"error"`

@@ -250,7 +250,7 @@ func requireTool(t *testing.T, name string) string {
 	if err == nil {
 		return path
 	}
-	msg := fmt.Sprintf("%s not on PATH (scripts/setup-vendor-clients.sh installs node and a JDK)", name)
+	msg := fmt.Sprintf("%s not on PATH (scripts/setup-system.sh installs node and a JDK)", name)
 	if os.Getenv("VISAGE_REQUIRE_FIXTURES") == "1" {
 		t.Fatalf("REQUIRED BUT MISSING: %s", msg)
 	}

@@ -22,13 +22,13 @@ func requireTesseract(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("tesseract"); err != nil {
 		if os.Getenv("VISAGE_REQUIRE_FIXTURES") == "1" {
-			t.Fatal("REQUIRED BUT MISSING: tesseract (run scripts/setup-ocr.sh)")
+			t.Fatal("REQUIRED BUT MISSING: tesseract (run scripts/setup-system.sh)")
 		}
-		t.Skip("SKIPPED, MISSING: tesseract (run scripts/setup-ocr.sh)")
+		t.Skip("SKIPPED, MISSING: tesseract (run scripts/setup-system.sh)")
 	}
 }
 
-// testReader uses the legacy-engine data scripts/setup-ocr.sh installs,
+// testReader uses the legacy-engine data scripts/setup-system.sh installs,
 // when it is there.
 func testReader(t testing.TB) *Reader {
 	var r Reader
@@ -36,9 +36,9 @@ func testReader(t testing.TB) *Reader {
 	if _, err := os.Stat(filepath.Join(dir, "eng.traineddata")); err == nil {
 		r.OCR.LegacyTessdataDir = dir
 	} else if os.Getenv("VISAGE_REQUIRE_FIXTURES") == "1" {
-		t.Fatalf("REQUIRED BUT MISSING: legacy tessdata in %s (run scripts/setup-ocr.sh)", dir)
+		t.Fatalf("REQUIRED BUT MISSING: legacy tessdata in %s (run scripts/setup-system.sh)", dir)
 	} else if os.Getenv("DOC_LSTM_ONLY") == "" {
-		t.Logf("no legacy tessdata in %s (run scripts/setup-ocr.sh): LSTM only", dir)
+		t.Logf("no legacy tessdata in %s (run scripts/setup-system.sh): LSTM only", dir)
 	}
 	if os.Getenv("DOC_LSTM_ONLY") != "" {
 		r.OCR.LegacyTessdataDir = "" // to measure what the legacy data adds

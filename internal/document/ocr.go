@@ -15,7 +15,7 @@ import (
 
 // OCR errors.
 var (
-	ErrOCRUnavailable = errors.New("ocr: tesseract not installed (run scripts/setup-ocr.sh)")
+	ErrOCRUnavailable = errors.New("ocr: tesseract not installed (run scripts/setup-system.sh)")
 	ErrOCRTimeout     = errors.New("ocr: tesseract timed out")
 	ErrOCROutput      = errors.New("ocr: tesseract output over the limit")
 	ErrOCRFailed      = errors.New("ocr: tesseract failed")
@@ -27,7 +27,7 @@ type Tesseract struct {
 	Path        string // default "tesseract"
 	TessdataDir string // default: the engine's own (TESSDATA_PREFIX or the package's)
 	// LegacyTessdataDir holds eng data with the legacy engine (see
-	// scripts/setup-ocr.sh). When set, MRZs are read with both engines and
+	// scripts/setup-system.sh). When set, MRZs are read with both engines and
 	// the readings combined; empty means LSTM only.
 	LegacyTessdataDir string
 	Lang              string        // default "eng"

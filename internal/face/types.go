@@ -81,3 +81,21 @@ type Face struct {
 	Smile     *float32 // 0–1
 	Embedding *Embedding
 }
+
+// Scaled is f with its geometry (box, landmarks, points) multiplied by k:
+// faces found on a downscaled image, reported in the source's pixels.
+func (f Face) Scaled(k float64) Face {
+	if k == 1 {
+		return f
+	}
+	f.Box = Box{f.Box.X1 * k, f.Box.Y1 * k, f.Box.X2 * k, f.Box.Y2 * k}
+	lm := make([]Point, len(f.Landmarks))
+	for i, p := range f.Landmarks {
+		lm[i] = Point{p.X * k, p.Y * k}
+	}
+	f.Landmarks = lm
+	for i, p := range f.Points5 {
+		f.Points5[i] = Point{p.X * k, p.Y * k}
+	}
+	return f
+}

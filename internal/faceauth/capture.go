@@ -306,7 +306,7 @@ type observation struct {
 }
 
 func (s *Service) observe(ctx context.Context, data []byte) (*observation, error) {
-	p, err := s.oneFace(ctx, data, true)
+	p, err := s.oneFaceWithin(ctx, data, s.frames, true)
 	switch {
 	case errors.Is(err, face.ErrNoFace):
 		return &observation{img: data, feedback: FeedbackNoFace}, nil
@@ -315,7 +315,7 @@ func (s *Service) observe(ctx context.Context, data []byte) (*observation, error
 	case err != nil:
 		return nil, &ImageError{Name: "frame", Err: err}
 	}
-	return &observation{img: data, w: p.img.W, h: p.img.H, face: &p.face}, nil
+	return &observation{img: data, w: p.img.srcW, h: p.img.srcH, face: &p.face}, nil
 }
 
 // SetPublicURL sets the base URL when it is only known once the listener

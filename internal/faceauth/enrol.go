@@ -331,7 +331,7 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 	}
 	for i, im := range imgs {
 		rows[i] = store.FaceImage{ID: store.NewID("img_"), FaceRef: f.ID, IntegrationID: t.ID,
-			Challenge: challenge(im.Challenge), Width: probes[i].img.W, Height: probes[i].img.H}
+			Challenge: challenge(im.Challenge), Width: probes[i].img.srcW, Height: probes[i].img.srcH}
 		rows[i].BlobKey = t.ID + "/faces/" + f.ID + "/" + rows[i].ID
 		if _, err := s.blobs.Put(ctx, rows[i].BlobKey, bytes.NewReader(im.Data), blob.Meta{ContentType: imageio.MIMEType(im.Data), Size: int64(len(im.Data))}); err != nil {
 			cleanup()

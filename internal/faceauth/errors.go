@@ -60,6 +60,10 @@ var kinds = []struct {
 	{face.ErrModelMismatch, fault.Integrity},
 }
 
+// Classify is the service's classification of an engine, image or store
+// error, for surfaces that call the engine directly (the command line).
+func Classify(err error) error { return classified(err) }
+
 // classified turns any error the service produced into a *fault.Error:
 // the service's own sentinels by their kind (the message without the
 // sentinel's prefix, which is the service's wording), image problems with

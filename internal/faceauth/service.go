@@ -25,7 +25,9 @@ type Service struct {
 	kr     *crypto.Keyring
 	eng    *face.Engine
 	index  *search.Registry
-	limits imageio.Limits
+	limits imageio.Limits // selfies and enrolment images
+	frames imageio.Limits // hosted-page camera frames
+	budget *imageio.Budget
 	slots  chan struct{}
 	log    *slog.Logger
 
@@ -43,7 +45,11 @@ type Service struct {
 
 // Options configure a Service.
 type Options struct {
+	// Limits bound uploaded images (zero fields: imageio.SelfieLimits);
+	// camera frames get imageio.CameraFrameLimits.
 	Limits imageio.Limits
+	// Budget bounds the memory of all decodes in flight (nil: 512 MB).
+	Budget *imageio.Budget
 	// Workers bounds concurrent engine jobs: more requests than cores
 	// running inference at once only makes every one of them slower.
 	Workers int
@@ -70,11 +76,14 @@ func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine,
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: opt.Limits,
+	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: selfieLimits(opt.Limits), frames: imageio.CameraFrameLimits(), budget: opt.Budget,
 		slots: make(chan struct{}, opt.Workers), log: opt.Log,
 		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events, metrics: opt.Metrics}
 	if s.events == nil {
 		s.events = noEvents{}
+	}
+	if s.budget == nil {
+		s.budget = imageio.NewBudget(DefaultDecodeBudget)
 	}
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
@@ -108,50 +117,101 @@ func (s *Service) withSlot(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// decode turns upload bytes into pixels under the service's limits.
-func (s *Service) decode(data []byte) (*imageio.Image, error) {
-	img, _, err := imageio.Decode(data, s.limits)
-	return img, err
+// DefaultDecodeBudget bounds the memory of the decodes in flight: two
+// 25 MP selfies at once, or many camera frames.
+const DefaultDecodeBudget = 512 << 20
+
+// selfieLimits fills the zero fields of configured limits from
+// imageio.SelfieLimits.
+func selfieLimits(l imageio.Limits) imageio.Limits {
+	d := imageio.SelfieLimits()
+	if l.MaxBytes > 0 {
+		d.MaxBytes = l.MaxBytes
+	}
+	if l.MaxPixels > 0 {
+		d.MaxPixels = l.MaxPixels
+	}
+	if l.MaxSide != 0 {
+		d.MaxSide = l.MaxSide
+	}
+	if l.MaxMemory > 0 {
+		d.MaxMemory = l.MaxMemory
+	}
+	return d
+}
+
+// decoded is an image as the engine sees it (downscaled when large) and
+// the factor back to the source's pixels.
+type decoded struct {
+	img      *imageio.Image
+	toSource float64
+	srcW     int
+	srcH     int
+}
+
+// decode turns upload bytes into pixels within lim, waiting for decode
+// memory under the budget; a wait cut short by ctx is "busy".
+func (s *Service) decode(ctx context.Context, data []byte, lim imageio.Limits) (*decoded, error) {
+	img, info, err := s.budget.Decode(ctx, data, lim)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
+		}
+		return nil, err
+	}
+	d := &decoded{img: img, toSource: 1, srcW: info.SourceWidth, srcH: info.SourceHeight}
+	if info.Scale > 0 && info.Scale != 1 {
+		d.toSource = 1 / info.Scale
+	}
+	return d, nil
 }
 
 // analyze decodes an image and runs the engine on every face (at most
-// opt.MaxFaces) under one worker slot.
-func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*imageio.Image, []face.Face, error) {
-	img, err := s.decode(data)
+// opt.MaxFaces) under one worker slot; geometry in source pixels.
+func (s *Service) analyze(ctx context.Context, data []byte, opt face.Options) (*decoded, []face.Face, error) {
+	d, err := s.decode(ctx, data, s.limits)
 	if err != nil {
 		return nil, nil, err
 	}
 	var faces []face.Face
 	err = s.withSlot(ctx, func() (err error) {
-		faces, err = s.eng.Analyze(ctx, img, opt)
+		faces, err = s.eng.Analyze(ctx, d.img, opt)
 		return err
 	})
-	return img, faces, err
+	for i := range faces {
+		faces[i] = faces[i].Scaled(d.toSource)
+	}
+	return d, faces, err
 }
 
 // probe is one analysed image with exactly one face.
 type probe struct {
-	img  *imageio.Image
-	face face.Face
+	img  *decoded
+	face face.Face // geometry in source pixels
 }
 
 // oneFace analyses an image that must show one face: detection, then
 // landmarks, embedding, quality and liveness (and the attributes, if
 // asked) of that face only, under one worker slot.
 func (s *Service) oneFace(ctx context.Context, data []byte, attributes bool) (*probe, error) {
-	img, err := s.decode(data)
+	return s.oneFaceWithin(ctx, data, s.limits, attributes)
+}
+
+func (s *Service) oneFaceWithin(ctx context.Context, data []byte, lim imageio.Limits, attributes bool) (*probe, error) {
+	d, err := s.decode(ctx, data, lim)
 	if err != nil {
 		return nil, err
 	}
-	p := &probe{img: img}
+	p := &probe{img: d}
 	opt := face.Options{Embed: true, Quality: true, Liveness: true, Attributes: attributes}
 	err = s.withSlot(ctx, func() (err error) {
-		p.face, err = s.eng.AnalyzeOne(ctx, img, opt)
+		p.face, err = s.eng.AnalyzeOne(ctx, d.img, opt)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	p.face = p.face.Scaled(d.toSource)
 	return p, nil
 }
 

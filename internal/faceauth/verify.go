@@ -169,7 +169,7 @@ func (s *Service) Analyze(ctx context.Context, img Image) (*Analysis, error) {
 	if err != nil {
 		return nil, classified(&ImageError{Name: img.Name, Err: err})
 	}
-	return &Analysis{Width: im.W, Height: im.H, Faces: faces}, nil
+	return &Analysis{Width: im.srcW, Height: im.srcH, Faces: faces}, nil
 }
 
 // Liveness checks passive liveness of the single face in an image.

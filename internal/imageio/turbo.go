@@ -7,7 +7,7 @@ package imageio
 // scales in the DCT domain: at 1/2, 1/4 and 1/8 it skips most of the
 // inverse DCT and colour conversion and never holds the full-size image. It is linked statically (libturbojpeg.a, which
 // carries its own libjpeg), so the binary needs no extra package at run
-// time. Install the headers and library with scripts/setup-jpeg.sh;
+// time. Install the headers and library with scripts/setup-system.sh;
 // build with -tags purego to go without.
 
 /*

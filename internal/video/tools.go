@@ -134,7 +134,7 @@ func lookTool(set, env, name string) (string, error) {
 	}
 	found, err := exec.LookPath(p)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v (run scripts/setup-browser.sh)", ErrUnavailable, name, err)
+		return "", fmt.Errorf("%w: %s: %v (run scripts/setup-system.sh)", ErrUnavailable, name, err)
 	}
 	return found, nil
 }

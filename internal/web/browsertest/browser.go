@@ -9,7 +9,7 @@
 //	b.Screenshot("capture-done")
 //	b.FeedbackSeen() // every distinct #feedback text, in order
 //
-// Chromium comes from scripts/setup-browser.sh (Debian's chromium). When it
+// Chromium comes from scripts/setup-system.sh (Debian's chromium). When it
 // is missing a test is skipped loudly, or fails when
 // VISAGE_REQUIRE_FIXTURES=1.
 package browsertest
@@ -51,7 +51,7 @@ func Chromium() (string, error) {
 			return p, nil
 		}
 	}
-	return "", errors.New("chromium not found (run scripts/setup-browser.sh, or set VISAGE_CHROMIUM)")
+	return "", errors.New("chromium not found (run scripts/setup-system.sh, or set VISAGE_CHROMIUM)")
 }
 
 // RequireChromium returns the browser binary, or skips the test loudly

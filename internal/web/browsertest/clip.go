@@ -57,7 +57,7 @@ func FFmpeg() (string, error) {
 	}
 	p, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		return "", fmt.Errorf("ffmpeg not found on PATH (run scripts/setup-browser.sh): %w", err)
+		return "", fmt.Errorf("ffmpeg not found on PATH (run scripts/setup-system.sh): %w", err)
 	}
 	return p, nil
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/visagehq/visage/internal/api"
 	"github.com/visagehq/visage/internal/api/wire"
-	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/imageio"
 	"github.com/visagehq/visage/internal/models"
 )

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,44 +16,14 @@ import (
 // The tests here run the real binary, as a user's shell would: flags,
 // exit codes and output are the command line's contract.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
 }
 
-// visageBin builds ./cmd/visage once per test run.
-func visageBin(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the visage binary")
-	}
-	root := testenv.Root(t)
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "visage-cli-test-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "visage")
-		build := exec.Command("go", "build", "-o", binPath, "./cmd/visage")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// visageBin is the real binary, built once per test run.
+func visageBin(t *testing.T) string { return testenv.VisageBinary(t) }
 
 // userEnv is the test process's environment without what would hide a bug
 // from the test: the VISAGE_* settings of whoever runs it, and the

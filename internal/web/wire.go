@@ -23,17 +23,9 @@ type State struct {
 	RedirectURL   string    `json:"redirect_url,omitempty"`   // the integration's callback, once finished
 	Reason        string    `json:"reason,omitempty"`         // why it failed (a code the page may translate)
 	ReasonMessage string    `json:"reason_message,omitempty"` // the same, as a sentence
-	Theme         Theme     `json:"theme"`
-}
-
-// Theme is the integration's look.
-type Theme struct {
-	Name         string            `json:"name,omitempty"`
-	LogoURL      string            `json:"logo_url,omitempty"`
-	PrimaryColor string            `json:"primary_color,omitempty"`
-	Background   string            `json:"background,omitempty"`
-	TextColor    string            `json:"text_color,omitempty"`
-	Texts        map[string]string `json:"texts,omitempty"`
+	// Theme is the integration's look, in the schema it is stored and set
+	// in (PATCH /v1/integration).
+	Theme faceauth.Theme `json:"theme"`
 }
 
 // Frame answers POST /capture/{token}/frame.
@@ -67,10 +59,8 @@ func reasonMessage(reason string) string {
 
 // StateOf converts a session's state.
 func StateOf(st *faceauth.CaptureState) State {
-	th := st.Theme
 	return State{Status: st.Status, Steps: stepsOf(st.Steps), Current: st.Current, Nonce: st.Nonce, ExpiresAt: st.ExpiresAt,
-		RedirectURL: st.RedirectURL, Reason: st.Reason, ReasonMessage: reasonMessage(st.Reason),
-		Theme: Theme{Name: th.Name, LogoURL: th.LogoURL, PrimaryColor: th.PrimaryColor, Background: th.Background, TextColor: th.TextColor, Texts: th.Texts}}
+		RedirectURL: st.RedirectURL, Reason: st.Reason, ReasonMessage: reasonMessage(st.Reason), Theme: st.Theme}
 }
 
 // FrameOf converts a frame's result.

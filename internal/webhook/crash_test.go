@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -146,23 +145,13 @@ func TestCrashMidDelivery(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
 // TestMain removes the visage binary the end-to-end tests share.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
 }
 
-// buildVisage builds the visage binary once for all tests of the package.
 // serveEnv builds the binary and the environment of a `visage serve` on a
 // fresh SQLite data dir and a free loopback port, plus extra settings.
 func serveEnv(t *testing.T, extra ...string) (bin, addr string, env []string) {
@@ -197,25 +186,7 @@ func createIntegration(t *testing.T, bin string, env []string, name string) crea
 	return c
 }
 
-func buildVisage(t *testing.T) string {
-	t.Helper()
-	root := testenv.Root(t)
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "visage-webhook-test-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "visage")
-		build := exec.Command("go", "build", "-o", binPath, "./cmd/visage")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func buildVisage(t *testing.T) string { return testenv.VisageBinary(t) }
 
 // serveProc is a `visage serve` subprocess.
 type serveProc struct {

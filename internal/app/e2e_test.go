@@ -255,6 +255,75 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("business-metrics", func(t *testing.T) {
+		res, err := http.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		keyID, _, _ := strings.Cut(a, ".")
+		k, _ := s.srv.Store().GetAPIKey(context.Background(), keyID)
+		for _, m := range []string{
+			`visage_enrolments_total{integration="` + k.IntegrationID + `",liveness="passive"} 1`,
+			`visage_verifications_total{integration="` + k.IntegrationID + `",outcome="verified"}`,
+			`visage_verifications_total{integration="` + k.IntegrationID + `",outcome="no_match"} 1`,
+			`visage_searches_total{integration="` + k.IntegrationID + `"} 2`,
+		} {
+			if !strings.Contains(string(data), m) {
+				t.Errorf("metrics lack %s", m)
+			}
+		}
+	})
+
+	t.Run("policy-follows-the-model", func(t *testing.T) {
+		key := s.newTenant("policy")
+		get := func() map[string]any {
+			r := s.do(s.request("GET", "/v1/integration", key, nil, ""))
+			return r.Body
+		}
+		patch := func(body string) reply {
+			return s.do(s.request("PATCH", "/v1/integration", key, strings.NewReader(body), "application/json"))
+		}
+		pol := get()["policy"].(map[string]any)
+		if pol["match_threshold"] != float64(70) || pol["liveness_threshold"] != 0.5 || len(get()["policy_overrides"].([]any)) != 0 {
+			t.Fatalf("defaults: %v", get())
+		}
+		if r := patch(`{"match_threshold": 80}`); r.Status != 200 || r.Body["policy"].(map[string]any)["match_threshold"] != float64(80) ||
+			r.Body["policy_overrides"].([]any)[0] != "match_threshold" {
+			t.Fatalf("override: %d %v", r.Status, r.Body)
+		}
+		if r := patch(`{"match_threshold": 0}`); r.Body["policy"].(map[string]any)["match_threshold"] != float64(70) || len(r.Body["policy_overrides"].([]any)) != 0 {
+			t.Fatalf("back to the model's default: %v", r.Body)
+		}
+		if r := patch(`{"match_treshold": 80}`); r.Status != 400 || r.code() != "invalid_json" {
+			t.Fatalf("misspelt setting: %d %v", r.Status, r.Body)
+		}
+	})
+
+	t.Run("duplicate-check", func(t *testing.T) {
+		key := s.newTenant("dups")
+		if r := s.do(s.multipartReq("/v1/faces", key, map[string]string{"face_id": "first"}, [][2]string{{"image", angelina("img1.jpg")}})); r.Status != 201 {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		// Off by default: the same person under another id enrols.
+		if r := s.do(s.multipartReq("/v1/faces", key, map[string]string{"face_id": "second"}, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 201 {
+			t.Fatalf("enrol without the check: %d %v", r.Status, r.Body)
+		}
+		s.configure(key, map[string]any{"check_duplicates": true})
+		r := s.do(s.multipartReq("/v1/faces", key, map[string]string{"face_id": "third"}, [][2]string{{"image", angelina("img4.jpg")}}))
+		details, _ := r.Body["error"].(map[string]any)["details"].(map[string]any)
+		if r.Status != 409 || r.code() != "duplicate_face" || (details["face_id"] != "first" && details["face_id"] != "second") {
+			t.Fatalf("duplicate: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/faces/third", key, nil, "")); r.Status != 404 {
+			t.Fatalf("refused duplicate left a face: %d", r.Status)
+		}
+		if r := s.do(s.multipartReq("/v1/faces", key, map[string]string{"face_id": "someone-else"}, [][2]string{{"image", other}})); r.Status != 201 {
+			t.Fatalf("another person: %d %v", r.Status, r.Body)
+		}
+	})
+
 	t.Run("cross-tenant-isolation", func(t *testing.T) {
 		if r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "alice"}, [][2]string{{"image", angelina("img1.jpg")}})); r.Status != 201 {
 			t.Fatalf("enrol: %d %v", r.Status, r.Body)

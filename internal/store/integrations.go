@@ -191,7 +191,11 @@ func (c *conn) deleteIntegration(ctx context.Context, id string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	return keys, c.execOne(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+	files, err := c.blobKeys(ctx, `SELECT blob_key FROM verification_files WHERE integration_id = ? AND state <> 'purged' ORDER BY blob_key`, id)
+	if err != nil {
+		return nil, err
+	}
+	return append(keys, files...), c.execOne(ctx, `DELETE FROM integrations WHERE id = ?`, id)
 }
 
 // blobKeys runs a query returning one blob_key column.

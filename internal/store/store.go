@@ -72,6 +72,7 @@ type Data interface {
 	Webhooks
 	CaptureSessions
 	IndexVersions
+	Verifications
 }
 
 // Integrations persists tenants.

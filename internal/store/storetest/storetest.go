@@ -61,6 +61,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"webhooks", testWebhooks},
 		{"capture-sessions", testCaptureSessions},
 		{"index-versions", testIndexVersions},
+		{"verification/crud", testVerificationCRUD},
+		{"verification/list-and-timers", testVerificationListAndTimers},
+		{"verification/files", testVerificationFiles},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Parallel cases check the store is safe for concurrent use

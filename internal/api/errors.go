@@ -40,6 +40,8 @@ var codes = map[fault.Kind]struct {
 	fault.Conflict:         {409, "conflict"},
 	fault.NotFound:         {404, "not_found"},
 	fault.Expired:          {410, "expired"},
+	fault.Gone:             {410, "gone"},
+	fault.InvalidVideo:     {400, "invalid_video"},
 	fault.Closed:           {409, "capture_closed"},
 	fault.Unauthorized:     {401, "unauthorized"},
 	fault.Forbidden:        {403, "forbidden"},

@@ -40,21 +40,23 @@ const (
 	Conflict         Kind = "conflict"          // a concurrent change or a busy resource
 	NotFound         Kind = "not_found"
 	Expired          Kind = "expired" // a session or link past its lifetime
+	Gone             Kind = "gone"    // deleted for good (a file past its retention)
 	Closed           Kind = "closed"  // a session already finished
 	Unauthorized     Kind = "unauthorized"
 	Forbidden        Kind = "forbidden"
 	MethodNotAllowed Kind = "method_not_allowed"
 	RateLimited      Kind = "rate_limited"
-	Busy             Kind = "busy"        // overloaded: retry shortly
-	Unavailable      Kind = "unavailable" // shutting down or a dependency is down
-	Integrity        Kind = "integrity"   // stored data failed its integrity check
+	Busy             Kind = "busy"          // overloaded: retry shortly
+	Unavailable      Kind = "unavailable"   // shutting down or a dependency is down
+	Integrity        Kind = "integrity"     // stored data failed its integrity check
+	InvalidVideo     Kind = "invalid_video" // not a video, corrupt, no video stream, too long
 )
 
 // Kinds lists every Kind, for exhaustiveness tests of renderers.
 var Kinds = []Kind{Internal, BadRequest, MissingField, MalformedBody, InvalidImage, EmptyImage, Unsupported,
 	ImageTooLarge, PayloadTooLarge, NoFace, MultipleFaces, LowQuality, Spoof, FacesDiffer, ChallengeNotMet,
-	NotEnrolled, AlreadyEnrolled, Duplicate, Disabled, Conflict, NotFound, Expired, Closed, Unauthorized,
-	Forbidden, MethodNotAllowed, RateLimited, Busy, Unavailable, Integrity}
+	NotEnrolled, AlreadyEnrolled, Duplicate, Disabled, Conflict, NotFound, Expired, Gone, Closed, Unauthorized,
+	Forbidden, MethodNotAllowed, RateLimited, Busy, Unavailable, Integrity, InvalidVideo}
 
 // Error is a classified failure. Message is safe to show a client (for
 // Internal it is generic; the cause goes to the log).

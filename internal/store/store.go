@@ -209,6 +209,13 @@ type PolicyOptions struct {
 	// turned left or right); by default a still is checked only for one
 	// face, quality, passive liveness and identity.
 	StillChallenges bool `json:"still_challenges,omitempty"`
+
+	// Verification cases (internal/kyc); zero values mean the defaults.
+	MinAge               int     `json:"min_age,omitempty"`                // declined below this age; 0 = not checked
+	ReviewBand           float64 `json:"review_band,omitempty"`            // score points under the match threshold sent to review; 0 = 10
+	AddressMaxAgeDays    int     `json:"address_max_age_days,omitempty"`   // a proof of address older than this is refused; 0 = 90
+	FileRetentionDays    int     `json:"file_retention_days,omitempty"`    // case files are purged after this; 0 = 7
+	RejectLegacyPayloads bool    `json:"reject_legacy_payloads,omitempty"` // refuse the unauthenticated legacy encryptedData form
 }
 
 // Validate reports a policy the store refuses to keep. The service layer

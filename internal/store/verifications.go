@@ -101,6 +101,8 @@ type Verifications interface {
 	AddVerificationFile(ctx context.Context, f *VerificationFile) error
 	GetVerificationFile(ctx context.Context, integrationID, id string) (*VerificationFile, error)
 	ListVerificationFiles(ctx context.Context, integrationID, verificationID string) ([]VerificationFile, error)
+	// DeleteVerificationFile removes a file row (its blob is the caller's).
+	DeleteVerificationFile(ctx context.Context, integrationID, id string) error
 	// SetVerificationFileState stores State and PurgedAt.
 	SetVerificationFileState(ctx context.Context, f *VerificationFile) error
 	// ListVerificationFilesBefore returns up to limit files of an
@@ -313,6 +315,11 @@ func (c *conn) ListVerificationFiles(ctx context.Context, integrationID, verific
 		ORDER BY created_at, id`, integrationID, verificationID)
 	out, err := scanFiles(rows, err)
 	return out, wrap(err, "list verification files")
+}
+
+func (c *conn) DeleteVerificationFile(ctx context.Context, integrationID, id string) error {
+	err := c.execOne(ctx, `DELETE FROM verification_files WHERE integration_id = ? AND id = ?`, integrationID, id)
+	return wrap(err, "delete verification file %s", id)
 }
 
 func (c *conn) SetVerificationFileState(ctx context.Context, f *VerificationFile) error {

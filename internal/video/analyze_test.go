@@ -130,7 +130,7 @@ func checkBest(t *testing.T, a *Analysis) {
 // head both ways, recorded in each format a browser or phone produces.
 func TestSamePersonClip(t *testing.T) {
 	eng := testEngine(t)
-	pics := camera(t, segment{amyFront, false, 10}, segment{amyTurned, false, 10}, segment{amyTurned, true, 10})
+	pics := camera(t, seg(amyFront, false, 10), seg(amyTurned, false, 10), seg(amyTurned, true, 10))
 	for _, c := range []struct{ codec, name string }{
 		{"h264", "selfie.mp4"}, {"h264-frag", "selfie.mp4"}, {"vp8", "selfie.webm"}, {"vp9", "selfie.webm"}, {"vp8-live", "selfie.webm"},
 	} {
@@ -165,7 +165,7 @@ func TestSamePersonClip(t *testing.T) {
 // TestFaceSwapClip: the person in front of the camera changes midway.
 func TestFaceSwapClip(t *testing.T) {
 	t.Run("one swap", func(t *testing.T) {
-		pics := camera(t, segment{amyFront, false, 15}, segment{pennyFront, false, 15})
+		pics := camera(t, seg(amyFront, false, 15), seg(pennyFront, false, 15))
 		for _, codec := range []string{"h264", "vp9"} {
 			t.Run(codec, func(t *testing.T) {
 				_, a := analyzeClip(t, encode(t, "swap."+codec, codec, 10, pics), FrameOptions{})
@@ -190,8 +190,8 @@ func TestFaceSwapClip(t *testing.T) {
 	t.Run("two strangers", func(t *testing.T) {
 		// Two swaps to people who both differ from the subject: the second
 		// is caught by comparing neighbours, and the subject's return too.
-		pics := camera(t, segment{amyFront, false, 12}, segment{pennyFront, false, 6},
-			segment{leonard, false, 6}, segment{amyFront, false, 6})
+		pics := camera(t, seg(amyFront, false, 12), seg(pennyFront, false, 6),
+			seg(leonard, false, 6), seg(amyFront, false, 6))
 		_, a := analyzeClip(t, encode(t, "swaps.mp4", "h264", 10, pics), FrameOptions{})
 		if a.Identity.SamePerson || !slices.Equal(a.Identity.Changes, []int{6, 9, 12}) ||
 			!slices.Equal(a.Identity.Mismatches, seq(6, 12)) {

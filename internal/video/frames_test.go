@@ -17,7 +17,7 @@ import (
 func TestFramesSampling(t *testing.T) {
 	ctx := context.Background()
 	// 3 s at 20 fps, 1280×720: a desktop webcam's recording.
-	src := camera(t, segment{[]string{"faces", "bbt", "amy", "amy2.png"}, false, 60})
+	src := camera(t, seg([]string{"faces", "bbt", "amy", "amy2.png"}, false, 60))
 	path := encode(t, "hd.mp4", "h264", 20, src, "-vf", "scale=1280:720")
 	frames, err := Frames(ctx, path, FrameOptions{})
 	if err != nil {
@@ -48,7 +48,7 @@ func TestFramesSampling(t *testing.T) {
 		t.Fatalf("%d frames, last at %v, %d×%d", len(frames), frames[len(frames)-1].Time, frames[0].Image.W, frames[0].Image.H)
 	}
 	// Never faster than the video itself, never enlarged.
-	small := encode(t, "small.webm", "vp8", 10, camera(t, segment{[]string{"faces", "bbt", "amy", "amy2.png"}, false, 10}))
+	small := encode(t, "small.webm", "vp8", 10, camera(t, seg([]string{"faces", "bbt", "amy", "amy2.png"}, false, 10)))
 	frames, err = Frames(ctx, small, FrameOptions{FPS: 30, MaxSide: 1000})
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ var (
 // shortClip is a 2 s selfie clip of one person at 10 fps.
 func shortClip(t *testing.T, codec, name string) string {
 	t.Helper()
-	shortOnce.Do(func() { shortPics = camera(t, segment{[]string{"faces", "bbt", "amy", "amy2.png"}, false, 20}) })
+	shortOnce.Do(func() { shortPics = camera(t, seg([]string{"faces", "bbt", "amy", "amy2.png"}, false, 20)) })
 	return encode(t, name, codec, 10, shortPics)
 }
 

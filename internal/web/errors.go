@@ -36,6 +36,8 @@ var pageErrors = map[fault.Kind]struct {
 	fault.Conflict:         {409, "The page is out of step with the server. It will catch up."},
 	fault.NotFound:         {404, "This link does not exist."},
 	fault.Expired:          {410, "This link has expired."},
+	fault.Gone:             {410, "This file is no longer available."},
+	fault.InvalidVideo:     {400, "The video could not be read. Please record it again."},
 	fault.Closed:           {409, "This link has already been used."},
 	fault.Unauthorized:     {401, "This link is not valid."},
 	fault.Forbidden:        {403, "This link is not valid."},

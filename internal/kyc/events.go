@@ -44,7 +44,7 @@ func (Processed) EventName() string { return EventProcessed }
 type noEvents struct{}
 
 func (noEvents) Enqueue(context.Context, store.Tx, string, faceauth.Event) error { return nil }
-func (noEvents) Committed()                                                     {}
+func (noEvents) Committed()                                                      {}
 
 // eventOf fills an event's case snapshot.
 type snapshot interface{ with(c Case) faceauth.Event }

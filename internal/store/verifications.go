@@ -24,17 +24,17 @@ type Verification struct {
 	Source           string // the surface that created it: native, identitygram, ivapi
 	// ExternalID is the case's id in a vendor's form (e.g. a UUID
 	// check_id), unique per integration when set.
-	ExternalID string
-	Results       json.RawMessage
-	Details       json.RawMessage
-	Decision      json.RawMessage
-	Attempts      int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	ExpiresAt     time.Time // the hosted link's end
-	StartedAt     *time.Time
-	SubmittedAt   *time.Time
-	DecidedAt     *time.Time
+	ExternalID  string
+	Results     json.RawMessage
+	Details     json.RawMessage
+	Decision    json.RawMessage
+	Attempts    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ExpiresAt   time.Time // the hosted link's end
+	StartedAt   *time.Time
+	SubmittedAt *time.Time
+	DecidedAt   *time.Time
 	// TimerAt is when the case's next timer fires (link expiry,
 	// abandonment); nil when none is due.
 	TimerAt *time.Time

@@ -132,7 +132,7 @@ func (s *Service) storeFiles(ctx context.Context, v *store.Verification, sub Sub
 			continue
 		}
 		f := store.VerificationFile{ID: store.NewID("vfl_"), IntegrationID: v.IntegrationID, VerificationID: v.ID, Kind: in.kind,
-			FileName: in.in.FileName, ContentType: contentType(in.in), Size: size(in.in), State: store.FilePending}
+			FileName: in.in.FileName, ContentType: contentType(in.in), Size: size(in.in), State: store.FilePending, CreatedAt: s.now()}
 		f.BlobKey = v.IntegrationID + "/verifications/" + v.ID + "/" + f.ID
 		if err := s.st.AddVerificationFile(ctx, &f); err != nil {
 			s.dropFiles(ctx, files)

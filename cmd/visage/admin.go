@@ -23,6 +23,7 @@ const adminUsage = `usage:
   visage admin integration rotate-key --id INTEGRATION_ID [--revoke-old] [flags]
   visage admin integration set --id INTEGRATION_ID [--callback-url URL] [--theme-file FILE]
         [--required-challenges a,b] [--match-threshold N] [--liveness-threshold N] [--max-attempts N] [--retention-days N]
+  visage admin integration keys INTEGRATION_ID [--rotate] [flags]
   visage admin key list --integration INTEGRATION_ID [flags]
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
 
@@ -125,6 +126,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		run = adminRotateKey
 	case "integration set":
 		run = adminSet
+	case "integration keys":
+		run = adminKeys
 	case "key list":
 		run = adminListKeys
 	case "key revoke":
@@ -206,7 +209,7 @@ func (e *adminEnv) close() {
 
 func adminCreate(ctx context.Context, name string, args []string) error {
 	e := newAdminEnv(name, "admin integration create --name NAME [--json] [flags]",
-		"Create an integration (a tenant) and print its first API key, AES key and webhook secret, once.")
+		"Create an integration (a tenant) and print its first API key and webhook secret (once) and its encryptedData key pair.")
 	config.RegisterAddress(e.fs.FlagSet, &e.cfg)
 	intName := e.fs.String("name", "", "integration `NAME` (required)")
 	if err := e.parse(args, "name"); err != nil {
@@ -225,24 +228,25 @@ func adminCreate(ctx context.Context, name string, args []string) error {
 		return emit(struct {
 			Integration   integrationJSON `json:"integration"`
 			APIKey        newKeyJSON      `json:"apiKey"`
-			AESKey        string          `json:"aesKey"`
+			PublicKey     string          `json:"publicKey"`
+			PrivateKey    string          `json:"privateKey"`
 			WebhookSecret string          `json:"webhookSecret"`
-		}{toIntegrationJSON(c.Integration, 1, 1), toNewKeyJSON(&c.Key), c.AESKey, c.WebhookSecret}, false)
+		}{toIntegrationJSON(c.Integration, 1, 1), toNewKeyJSON(&c.Key), c.Integration.PublicKey, c.PrivateKey, c.WebhookSecret}, false)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "Created integration %q.\n\n", c.Integration.Name)
 	fmt.Fprintf(w, "  integration id:\t%s\n", c.Integration.ID)
-	fmt.Fprintf(w, "  public key:\t%s\n", c.Integration.PublicKey)
+	fmt.Fprintf(w, "  publicKey:\t%s\n", c.Integration.PublicKey)
+	fmt.Fprintf(w, "  privateKey:\t%s\n", c.PrivateKey)
 	fmt.Fprintf(w, "  API key id:\t%s\n", c.Key.KeyID)
 	fmt.Fprintf(w, "  API secret:\t%s\n", c.Key.Secret)
 	fmt.Fprintf(w, "  x-api-key token:\t%s\n", c.Key.Token)
-	fmt.Fprintf(w, "  AES key (base64):\t%s\n", c.AESKey)
 	fmt.Fprintf(w, "  webhook secret:\t%s\n", c.WebhookSecret)
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("\n%s\n\nCall the API with the token in the x-api-key header:\n\n  %s\n",
-		secretsWarning, curlExample(e.cfg.PublicURL, e.cfg.Listen, c.Key.Token))
+	fmt.Printf("\n%s (publicKey and privateKey can be read again: visage admin integration keys %s)\n\nCall the API with the token in the x-api-key header:\n\n  %s\n",
+		secretsWarning, c.Integration.ID, curlExample(e.cfg.PublicURL, e.cfg.Listen, c.Key.Token))
 	return nil
 }
 

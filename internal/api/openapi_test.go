@@ -10,6 +10,8 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+
+	"github.com/visagehq/visage/internal/kyc"
 )
 
 // The served document is valid OpenAPI 3, checked against the
@@ -36,7 +38,7 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 // Every registered route is documented and every documented operation is
 // registered: the route table and the document cannot drift apart.
 func TestOpenAPICoversRoutes(t *testing.T) {
-	s := New(Config{}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s := New(Config{Verify: kyc.New(nil, nil, nil, kyc.Options{})}, nil, nil, nil, slog.New(slog.DiscardHandler))
 	doc, err := libopenapi.NewDocument(openapiDoc)
 	if err != nil {
 		t.Fatal(err)

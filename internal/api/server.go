@@ -12,6 +12,7 @@ import (
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
+	"github.com/visagehq/visage/internal/kyc"
 	"github.com/visagehq/visage/internal/tenancy"
 	"github.com/visagehq/visage/internal/web"
 )
@@ -20,6 +21,7 @@ import (
 type Config struct {
 	MaxBodyBytes  int64
 	MaxImageBytes int64
+	MaxVideoBytes int64   // largest selfie video (0: 50 MB)
 	RateLimit     float64 // per API key, requests/second; 0 disables
 	RateBurst     int
 	// Metrics is the registry every surface and service reports to; nil
@@ -29,6 +31,8 @@ type Config struct {
 	Collectors []prometheus.Collector
 	// Webhooks serves /v1/webhooks; nil answers 503 there.
 	Webhooks Webhooks
+	// Verify runs verification cases; nil leaves their routes out.
+	Verify *kyc.Service
 }
 
 // Server is every HTTP surface on one edge: the native API, the hosted
@@ -75,7 +79,7 @@ func (s *Server) native() edge.Surface {
 		return edge.Route{Pattern: pattern, Handler: h, Undocumented: true}
 	}
 	metrics := promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})
-	return edge.Surface{Name: "v1", Renderer: renderer{}, Prefixes: []string{"/v1/"}, Routes: []edge.Route{
+	routes := []edge.Route{
 		{Pattern: "GET /healthz", Handler: s.healthz},
 		{Pattern: "GET /readyz", Handler: s.readyz},
 		open("GET /metrics", metrics.ServeHTTP),
@@ -103,7 +107,9 @@ func (s *Server) native() edge.Surface {
 		auth("GET /v1/webhooks/deliveries", s.listWebhookDeliveries, nil),
 		auth("GET /v1/webhooks/deliveries/{id}", s.getWebhookDelivery, nil),
 		auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook, nil),
-	}}
+	}
+	routes = append(routes, s.verificationRoutes()...)
+	return edge.Surface{Name: "v1", Renderer: renderer{}, Prefixes: []string{"/v1/", "/files/"}, Routes: routes}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,9 @@ import (
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/config"
+	"github.com/visagehq/visage/internal/document"
+	"github.com/visagehq/visage/internal/kyc"
+	"github.com/visagehq/visage/internal/video"
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/imageio"
@@ -47,6 +50,7 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	Faces  *faceauth.Service
+	Verify *kyc.Service
 	Tenant *tenancy.Service
 	// Webhooks configures and reports webhooks; hooks sends them.
 	Webhooks *webhook.Service
@@ -70,10 +74,11 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	if s.st, err = OpenStore(ctx, c); err != nil {
 		return nil, err
 	}
-	kr, err := Keyring(c)
+	keys, err := LoadKeys(c)
 	if err != nil {
 		return nil, err
 	}
+	kr := keys.Ring
 	blobs, err := blob.NewFS(filepath.Join(c.DataDir, "blobs"), kr, c.MaxBodyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
@@ -101,7 +106,11 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
 		PublicURL: c.PublicURL, CaptureTTL: c.CaptureLinkTTL,
 		Events: outbox{w: s.hooks, encoders: Encoders}, Metrics: api.NewServiceMetrics(metrics)})
-	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
+	s.Verify = kyc.New(s.st, blobs, s.Faces, kyc.Options{PublicURL: c.PublicURL, URLKey: kyc.DeriveURLKey(keys.Current),
+		LinkTTL: c.VerifyLinkTTL, AbandonAfter: c.VerifyAbandonAfter, OCR: ocrReader(c, log),
+		Video: video.Decoder{Limits: video.Limits{MaxBytes: c.VideoMaxBytes}}, Events: outbox{w: s.hooks, encoders: Encoders}, Log: log})
+	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, MaxVideoBytes: c.VideoMaxBytes,
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Verify: s.Verify,
 		Metrics: metrics, Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
@@ -119,6 +128,7 @@ func (s *Server) Listen() error {
 	s.ln = ln
 	if s.cfg.PublicURL == "" {
 		s.Faces.SetPublicURL("http://" + ln.Addr().String())
+		s.Verify.SetPublicURL("http://" + ln.Addr().String())
 	}
 	return nil
 }
@@ -180,6 +190,16 @@ func (s *Server) sweep(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("expired capture sessions closed", "sessions", n)
 		}
+		if n, err := s.Verify.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sweep verification timers", "err", err)
+		} else if n > 0 {
+			s.log.Info("verification timers fired", "cases", n)
+		}
+		if n, err := s.Verify.Purge(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("purge verification files", "err", err)
+		} else if n > 0 {
+			s.log.Info("verification files purged", "files", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -217,6 +237,24 @@ func RedactURL(s string) string {
 		return u.Redacted()
 	}
 	return s
+}
+
+// ocrReader is tesseract with the legacy-engine data when it is installed
+// (it reads far more MRZs), else the LSTM engine alone, said once in the log.
+func ocrReader(c *config.Server, log *slog.Logger) *document.Reader {
+	r := &document.Reader{}
+	if c.OCRLegacyData != "" {
+		if _, err := os.Stat(filepath.Join(c.OCRLegacyData, "eng.traineddata")); err == nil {
+			r.OCR.LegacyTessdataDir = c.OCRLegacyData
+		} else {
+			log.Warn("OCR legacy-engine data not found: reading MRZs with the LSTM engine alone (fewer are read); run scripts/setup-system.sh", "dir", c.OCRLegacyData)
+		}
+	}
+	if err := r.OCR.Available(); err != nil {
+		log.Warn("OCR unavailable: verification documents will go to review for their MRZ", "err", err)
+		return nil
+	}
+	return r
 }
 
 // Encoder turns a domain event into one surface's webhook (event name and

@@ -221,6 +221,12 @@ type Server struct {
 	Workers        int // concurrent engine jobs; 0: number of cores
 	CaptureLinkTTL time.Duration
 
+	// Verification cases (internal/kyc).
+	VerifyLinkTTL      time.Duration // lifetime of a hosted verification link
+	VerifyAbandonAfter time.Duration // a started case left idle this long is abandoned
+	VideoMaxBytes      int64         // largest selfie video
+	OCRLegacyData      string        // folder of tesseract's legacy-engine eng.traineddata
+
 	// Webhook delivery (internal/webhook).
 	WebhookAllowPrivate  bool          // let webhooks reach loopback/private/link-local addresses
 	WebhookAllowCIDRs    string        // comma-separated prefixes webhooks may reach although not public
@@ -249,6 +255,11 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	add(fs, logLevelValue{&c.LogLevel}, "log-level", "VISAGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error")
 	add(fs, intValue{&c.Workers}, "workers", "VISAGE_WORKERS", "N", "concurrent face-engine jobs; 0 = number of cores")
 	add(fs, durationValue{p: &c.CaptureLinkTTL, max: MaxCaptureLinkTTL}, "capture-ttl", "VISAGE_CAPTURE_TTL", "DURATION", "lifetime of a hosted capture link, at most 720h (30 days)")
+	c.VerifyLinkTTL, c.VerifyAbandonAfter, c.VideoMaxBytes, c.OCRLegacyData = 72*time.Hour, 24*time.Hour, 50<<20, ".cache/tessdata"
+	add(fs, durationValue{p: &c.VerifyLinkTTL, max: MaxCaptureLinkTTL}, "verify-link-ttl", "VISAGE_VERIFY_LINK_TTL", "DURATION", "lifetime of a hosted verification link, at most 720h (30 days)")
+	add(fs, durationValue{p: &c.VerifyAbandonAfter}, "verify-abandon-after", "VISAGE_VERIFY_ABANDON_AFTER", "DURATION", "a started verification left idle this long becomes Abandoned")
+	add(fs, int64Value{&c.VideoMaxBytes}, "max-video-bytes", "VISAGE_MAX_VIDEO_BYTES", "BYTES", "largest selfie video accepted (the Identity Verification API promises 50 MB)")
+	add(fs, stringValue{&c.OCRLegacyData}, "ocr-legacy-data", "VISAGE_OCR_LEGACY_DATA", "DIR", "folder of tesseract's legacy-engine eng.traineddata (scripts/setup-system.sh installs it); empty or missing: the LSTM engine alone, which reads fewer MRZs")
 	RegisterWebhookGuard(fs, c)
 	c.WebhookPoll, c.WebhookLease, c.WebhookTimeout = 5*time.Second, time.Minute, 10*time.Second
 	c.WebhookMaxAttempts, c.WebhookConcurrency, c.WebhookRetentionDays = 8, 8, 30

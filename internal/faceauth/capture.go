@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
 	"strings"
 	"time"
 
@@ -260,8 +259,7 @@ func (s *Service) callbackURL(ctx context.Context, in *store.Integration, sess *
 		_ = json.Unmarshal(f.Metadata, &meta)
 		email = meta.Email
 	}
-	r := strings.NewReplacer("[user_id]", url.QueryEscape(userID), "[status]", url.QueryEscape(status), "[email]", url.QueryEscape(email))
-	return r.Replace(tpl)
+	return in.CallbackURL(userID, status, email)
 }
 
 // Frame analyses one camera frame for the session's current challenge.

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/visagehq/visage/internal/blob"
+	"github.com/visagehq/visage/internal/crypto"
 	"github.com/visagehq/visage/internal/document"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/fault"
@@ -346,4 +347,13 @@ func (s *Service) FileData(ctx context.Context, integrationID, fileID string) (*
 		return nil, fail(err)
 	}
 	return &FileData{File: File{ID: f.ID, Kind: f.Kind, FileName: f.FileName, ContentType: f.ContentType, Size: f.Size}, Data: data}, nil
+}
+
+// DeriveURLKey is the key hosted links and file URLs are signed with:
+// HMAC-SHA256(master secret, "visage kyc urls v1"), the same on every node
+// with the same master key, and one-way.
+func DeriveURLKey(master crypto.Key) []byte {
+	m := hmac.New(sha256.New, master.Secret)
+	m.Write([]byte("visage kyc urls v1"))
+	return m.Sum(nil)
 }

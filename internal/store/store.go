@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -314,3 +316,13 @@ func NewID(prefix string) string {
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// CallbackURL fills the integration's callback URL template: [user_id],
+// [status] and [email], each URL-encoded; "" without a template.
+func (in *Integration) CallbackURL(userID, status, email string) string {
+	if in.CallbackURLTemplate == "" {
+		return ""
+	}
+	r := strings.NewReplacer("[user_id]", url.QueryEscape(userID), "[status]", url.QueryEscape(status), "[email]", url.QueryEscape(email))
+	return r.Replace(in.CallbackURLTemplate)
+}

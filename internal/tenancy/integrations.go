@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -41,8 +42,10 @@ type Created struct {
 	Integration *store.Integration
 	Key         NewKey
 	// AESKey is the 32-byte key of the vendors' encryptedData payloads,
-	// standard base64.
-	AESKey string
+	// standard base64; PrivateKey is the same bytes in hex, as the vendor's
+	// clients take it (VendorKeys reads it back).
+	AESKey     string
+	PrivateKey string
 	// WebhookSecret is the HMAC key webhooks are signed with ("whsec_…").
 	WebhookSecret string
 }
@@ -75,7 +78,8 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*Created,
 		Name:      name,
 		CreatedAt: now,
 		Policy:    s.policy,
-		PublicKey: store.NewID("pk_"),
+		// The vendor's form: 64 hex characters (see VendorKeys).
+		PublicKey: newPublicKey(),
 	}
 	aesKey := randomBytes(aesKeyBytes)
 	webhookSecret := webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(randomBytes(webhookSecretBytes))
@@ -101,6 +105,7 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*Created,
 		Integration:   in,
 		Key:           *key,
 		AESKey:        base64.StdEncoding.EncodeToString(aesKey),
+		PrivateKey:    hex.EncodeToString(aesKey),
 		WebhookSecret: webhookSecret,
 	}, nil
 }

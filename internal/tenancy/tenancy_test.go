@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -112,7 +113,7 @@ func TestCreateAndAuthenticate(t *testing.T) {
 	f := newFixture(t)
 	c := f.create(t, "  Acme Bank ")
 	in := c.Integration
-	if in.Name != "Acme Bank" || !strings.HasPrefix(in.ID, "int_") || !strings.HasPrefix(in.PublicKey, "pk_") {
+	if in.Name != "Acme Bank" || !strings.HasPrefix(in.ID, "int_") || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(in.PublicKey) {
 		t.Fatalf("integration %+v", in)
 	}
 	// Thresholds unset: they follow the model manifest.
@@ -553,5 +554,32 @@ func TestCreateIntegrationValidation(t *testing.T) {
 	ins, err = f3.svc.ListIntegrations(ctx)
 	if err != nil || len(ins) != 0 {
 		t.Fatalf("half-created integration left behind: %d, %v", len(ins), err)
+	}
+}
+
+func TestVendorKeys(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c := f.create(t, "keys")
+	k, err := f.svc.VendorKeys(c.Integration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex64 := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	if k.PublicKey != c.Integration.PublicKey || !hex64.MatchString(k.PublicKey) || !hex64.MatchString(k.PrivateKey) {
+		t.Fatalf("keys %+v", k)
+	}
+	// The shown AES key is the private key's bytes.
+	if raw, _ := base64.StdEncoding.DecodeString(c.AESKey); hex.EncodeToString(raw) != k.PrivateKey {
+		t.Fatal("private key is not the integration's AES key")
+	}
+	r, err := f.svc.RotateVendorKeys(ctx, c.Integration.ID)
+	if err != nil || r.PublicKey == k.PublicKey || r.PrivateKey == k.PrivateKey {
+		t.Fatalf("rotate: %+v %v", r, err)
+	}
+	in, _ := f.st.GetIntegration(ctx, c.Integration.ID)
+	again, err := f.svc.VendorKeys(in)
+	if err != nil || *again != *r {
+		t.Fatalf("read back after rotation: %+v %v", again, err)
 	}
 }

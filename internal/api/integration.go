@@ -31,6 +31,12 @@ type policyView struct {
 	RequiredChallenges []string `json:"required_challenges"`
 	CheckDuplicates    bool     `json:"check_duplicates"`
 	StillChallenges    bool     `json:"still_challenges"`
+	// Verification cases (0 = the default: no age check, 10 points, 90 days, 7 days).
+	MinAge               int     `json:"min_age"`
+	ReviewBand           float64 `json:"review_band"`
+	AddressMaxAgeDays    int     `json:"address_max_age_days"`
+	FileRetentionDays    int     `json:"file_retention_days"`
+	RejectLegacyPayloads bool    `json:"reject_legacy_payloads"`
 }
 
 func (s *Server) viewIntegration(in *store.Integration) integrationView {
@@ -53,7 +59,9 @@ func (s *Server) viewIntegration(in *store.Integration) integrationView {
 	return integrationView{ID: in.ID, Name: in.Name, PublicKey: in.PublicKey, CallbackURLTemplate: in.CallbackURLTemplate,
 		Theme: in.Theme, WebhookURLs: hooks, Overrides: overrides, Policy: policyView{
 			MatchThreshold: p.MatchThreshold, LivenessThreshold: p.LivenessThreshold, MaxAttempts: p.MaxAttempts,
-			RetentionDays: p.RetentionDays, RequiredChallenges: ch, CheckDuplicates: p.CheckDuplicates, StillChallenges: p.StillChallenges}}
+			RetentionDays: p.RetentionDays, RequiredChallenges: ch, CheckDuplicates: p.CheckDuplicates, StillChallenges: p.StillChallenges,
+			MinAge: p.MinAge, ReviewBand: p.ReviewBand, AddressMaxAgeDays: p.AddressMaxAgeDays, FileRetentionDays: p.FileRetentionDays,
+			RejectLegacyPayloads: p.RejectLegacyPayloads}}
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {

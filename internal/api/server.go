@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
+	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/kyc"
@@ -60,7 +61,10 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 		Help: "Face-engine jobs running now."}, func() float64 { return float64(faces.QueueDepth()) }))
 	s.edge.Mount(s.native())
 	s.edge.Mount(web.New(faces, log).Surface())
-	s.edge.Mount(identitygram.New(faces).Surface())
+	s.edge.Mount(identitygram.New(faces, cfg.Verify, ten).Surface())
+	if cfg.Verify != nil {
+		s.edge.Mount(ivapi.New(cfg.Verify, cfg.MaxVideoBytes, cfg.MaxImageBytes, nil).Surface())
+	}
 	return s
 }
 

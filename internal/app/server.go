@@ -16,19 +16,20 @@ import (
 
 	"github.com/visagehq/visage/internal/api"
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
+	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/document"
-	"github.com/visagehq/visage/internal/kyc"
-	"github.com/visagehq/visage/internal/video"
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/imageio"
+	"github.com/visagehq/visage/internal/kyc"
 	"github.com/visagehq/visage/internal/logctx"
 	"github.com/visagehq/visage/internal/models"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
+	"github.com/visagehq/visage/internal/video"
 	"github.com/visagehq/visage/internal/webhook"
 )
 
@@ -257,17 +258,32 @@ func ocrReader(c *config.Server, log *slog.Logger) *document.Reader {
 	return r
 }
 
-// Encoder turns a domain event into one surface's webhook (event name and
-// exact body); ok is false for events that surface does not speak.
+// Encoder is one surface's webhook encoding: the messages (event name,
+// exact body) it sends for a domain event, none for events it does not
+// speak, with its User-Agent.
 type Encoder struct {
 	UserAgent string
-	Encode    func(ev faceauth.Event) (event string, body []byte, ok bool, err error)
+	Encode    func(ev faceauth.Event) ([]webhook.Message, error)
 }
 
 // Encoders are the surfaces that notify integrations, each in its own
-// words. Identity Gram's images_stored is the face-registration webhook.
+// words.
 var Encoders = []Encoder{
-	{UserAgent: identitygram.UserAgent, Encode: identitygram.Encode},
+	{UserAgent: identitygram.UserAgent, Encode: func(ev faceauth.Event) ([]webhook.Message, error) {
+		ms, err := identitygram.Encode(ev)
+		out := make([]webhook.Message, len(ms))
+		for i, m := range ms {
+			out[i] = webhook.Message{Event: m.Event, Body: m.Body}
+		}
+		return out, err
+	}},
+	{UserAgent: ivapi.UserAgent, Encode: func(ev faceauth.Event) ([]webhook.Message, error) {
+		event, body, ok, err := ivapi.Encode(ev)
+		if !ok || err != nil {
+			return nil, err
+		}
+		return []webhook.Message{{Event: event, Body: body}}, nil
+	}},
 }
 
 // outbox feeds the services' events to the webhook outbox: each surface's
@@ -284,15 +300,15 @@ func (o outbox) Enqueue(ctx context.Context, tx store.Tx, integrationID string, 
 		return err
 	}
 	for _, enc := range o.encoders {
-		event, body, ok, err := enc.Encode(ev)
+		msgs, err := enc.Encode(ev)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue
-		}
-		if _, err := webhook.EnqueueMessage(ctx, tx, in, webhook.Message{Event: event, Body: body, UserAgent: enc.UserAgent}); err != nil {
-			return err
+		for _, m := range msgs {
+			m.UserAgent = enc.UserAgent
+			if _, err := webhook.EnqueueMessage(ctx, tx, in, m); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -90,6 +90,9 @@ type Verifications interface {
 	// GetVerificationByID finds a case whatever its integration (the hosted
 	// page's link names the case; its MAC is the credential).
 	GetVerificationByID(ctx context.Context, id string) (*Verification, error)
+	// DeleteVerification removes a case with its file rows (their blobs are
+	// the caller's).
+	DeleteVerification(ctx context.Context, integrationID, id string) error
 	// UpdateVerification stores every mutable field and bumps UpdatedAt.
 	UpdateVerification(ctx context.Context, v *Verification) error
 	ListVerifications(ctx context.Context, integrationID string, f VerificationFilter) (VerificationPage, error)
@@ -220,6 +223,11 @@ func (c *conn) UpdateVerification(ctx context.Context, v *Verification) error {
 		WHERE integration_id = ? AND id = ?`,
 		append(append(append(args, c.d.ts(v.UpdatedAt)), c.times(v)...), v.IntegrationID, v.ID)...)
 	return wrap(err, "update verification %s", v.ID)
+}
+
+func (c *conn) DeleteVerification(ctx context.Context, integrationID, id string) error {
+	err := c.execOne(ctx, `DELETE FROM verifications WHERE integration_id = ? AND id = ?`, integrationID, id)
+	return wrap(err, "delete verification %s", id)
 }
 
 func (c *conn) ListVerifications(ctx context.Context, integrationID string, f VerificationFilter) (VerificationPage, error) {

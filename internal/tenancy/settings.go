@@ -24,6 +24,12 @@ type Settings struct {
 	RequiredChallenges  *[]string        `json:"required_challenges,omitempty"`
 	CheckDuplicates     *bool            `json:"check_duplicates,omitempty"`
 	StillChallenges     *bool            `json:"still_challenges,omitempty"`
+	// Verification cases.
+	MinAge               *int     `json:"min_age,omitempty"`
+	ReviewBand           *float64 `json:"review_band,omitempty"`
+	AddressMaxAgeDays    *int     `json:"address_max_age_days,omitempty"`
+	FileRetentionDays    *int     `json:"file_retention_days,omitempty"`
+	RejectLegacyPayloads *bool    `json:"reject_legacy_payloads,omitempty"`
 }
 
 // KnownChallenges are the capture challenges a policy may require.
@@ -94,6 +100,21 @@ func (s Settings) apply(in *store.Integration) error {
 	}
 	setB(&p.CheckDuplicates, s.CheckDuplicates)
 	setB(&p.StillChallenges, s.StillChallenges)
+	setB(&p.RejectLegacyPayloads, s.RejectLegacyPayloads)
+	setI(&p.MinAge, s.MinAge)
+	setF(&p.ReviewBand, s.ReviewBand)
+	setI(&p.AddressMaxAgeDays, s.AddressMaxAgeDays)
+	setI(&p.FileRetentionDays, s.FileRetentionDays)
+	switch {
+	case p.MinAge < 0 || p.MinAge > 120:
+		return fmt.Errorf("%w: min_age is 0–120", store.ErrInvalid)
+	case p.ReviewBand < 0 || p.ReviewBand > 50:
+		return fmt.Errorf("%w: review_band is 0–50 score points", store.ErrInvalid)
+	case p.AddressMaxAgeDays < 0 || p.AddressMaxAgeDays > 3650:
+		return fmt.Errorf("%w: address_max_age_days is 0–3650", store.ErrInvalid)
+	case p.FileRetentionDays < 0 || p.FileRetentionDays > 3650:
+		return fmt.Errorf("%w: file_retention_days is 0–3650", store.ErrInvalid)
+	}
 	if s.RequiredChallenges != nil {
 		for _, c := range *s.RequiredChallenges {
 			if !contains(KnownChallenges, c) {

@@ -28,6 +28,11 @@ func (s *Service) VendorKeys(in *store.Integration) (*VendorKeys, error) {
 	return &VendorKeys{PublicKey: in.PublicKey, PrivateKey: hex.EncodeToString(aesKey)}, nil
 }
 
+// PrincipalKeys is VendorKeys of the caller's own integration.
+func (s *Service) PrincipalKeys(p *Principal) (*VendorKeys, error) {
+	return s.VendorKeys(p.Integration)
+}
+
 // newPublicKey is 32 random bytes in hex, as the vendor's keys look.
 func newPublicKey() string {
 	b := make([]byte, 32)

@@ -20,6 +20,11 @@ import (
 	"github.com/visagehq/visage/internal/tenancy"
 )
 
+// NoCredentials is the Subject of the Unauthorized error of a request that
+// sent no credentials at all (some vendors answer it differently from
+// wrong ones).
+const NoCredentials = "no_credentials"
+
 // PrincipalOf is the authenticated caller of a Required or FormKey route.
 func PrincipalOf(ctx context.Context) *tenancy.Principal {
 	p, _ := ctx.Value(keyPrincipal).(*tenancy.Principal)
@@ -36,16 +41,21 @@ func WithPrincipal(ctx context.Context, p *tenancy.Principal) context.Context {
 func (e *Edge) authenticated(s Surface, rt Route, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		formKey := ""
-		if rt.Auth == FormKey && rt.Upload != nil {
+		if (rt.Auth == FormKey || rt.Auth == FormKeyOptional) && rt.Upload != nil {
 			u, err := ParseUpload(r, e.specWithDefaults(*rt.Upload))
 			if err != nil {
 				Fail(w, r, err)
 				return
 			}
+			defer u.Cleanup()
 			r = r.WithContext(context.WithValue(r.Context(), keyUpload, u))
 			formKey = u.Field(rt.KeyField)
 		}
 		p, err := e.authenticate(r, formKey)
+		if err != nil && rt.Auth == FormKeyOptional && fault.As(err).Subject == NoCredentials {
+			h(w, r) // the handler checks its own credential
+			return
+		}
 		if err != nil {
 			// A failed attempt still costs a token of the caller's address,
 			// so guessing keys is throttled like any other traffic.
@@ -109,7 +119,7 @@ func (e *Edge) authenticate(r *http.Request, formKey string) (*tenancy.Principal
 	case formKey != "":
 		p, err = a.AuthenticateToken(ctx, formKey)
 	default:
-		return nil, fault.New(fault.Unauthorized, "unauthorized: no credentials (send x-api-key, Basic or Bearer)")
+		return nil, &fault.Error{Kind: fault.Unauthorized, Subject: NoCredentials, Message: "unauthorized: no credentials (send x-api-key, Basic or Bearer)"}
 	}
 	if err != nil {
 		var ae *tenancy.AuthError

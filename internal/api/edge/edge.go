@@ -96,6 +96,10 @@ const (
 	// Route.KeyField), as some vendors send it inside a multipart body: the
 	// upload is parsed first, then authenticated.
 	FormKey
+	// FormKeyOptional is FormKey where a request without any credentials
+	// reaches the handler unauthenticated (it carries another credential,
+	// such as a hosted page's token); wrong credentials are still refused.
+	FormKeyOptional
 )
 
 // Route is one endpoint of a surface.
@@ -146,7 +150,7 @@ func (e *Edge) wrap(s Surface, rt Route) http.Handler {
 	if rt.Auth != Public {
 		h = e.authenticated(s, rt, h)
 	}
-	if rt.Upload != nil && rt.Auth != FormKey { // FormKey parses before authenticating
+	if rt.Upload != nil && rt.Auth != FormKey && rt.Auth != FormKeyOptional { // these parse before authenticating
 		h = e.parsed(s, rt, h)
 	}
 	limit := rt.MaxBody

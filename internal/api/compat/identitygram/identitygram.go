@@ -14,16 +14,21 @@ import (
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/fault"
+	"github.com/visagehq/visage/internal/kyc"
 	"github.com/visagehq/visage/internal/tenancy"
 )
 
 // Handler serves the /v2/verification endpoints.
 type Handler struct {
 	faces *faceauth.Service
+	cases *kyc.Service // nil: no verification routes
+	keys  Keys
 }
 
 // New builds the handler.
-func New(faces *faceauth.Service) *Handler { return &Handler{faces: faces} }
+func New(faces *faceauth.Service, cases *kyc.Service, keys Keys) *Handler {
+	return &Handler{faces: faces, cases: cases, keys: keys}
+}
 
 // Paths of the surface. The vendor document names no path for storing
 // images or verifying; these follow its naming (docs/compat.md).
@@ -43,13 +48,16 @@ func (h *Handler) Surface() edge.Surface {
 	auth := func(pattern string, fn http.HandlerFunc, up *edge.UploadSpec) edge.Route {
 		return edge.Route{Pattern: pattern, Handler: fn, Auth: edge.Required, Upload: up}
 	}
-	return edge.Surface{Name: "identitygram", Renderer: renderer{}, Prefixes: []string{"/v2/", "/verification/"},
-		Routes: []edge.Route{
-			auth(pathGet2FAURL, h.get2FAURL, upload),
-			auth(pathStoreImages, h.storeImages, upload),
-			auth(pathVerify2FA, h.verify2FA, upload),
-			auth(pathImage, h.image, nil),
-		}}
+	routes := []edge.Route{
+		auth(pathGet2FAURL, h.get2FAURL, upload),
+		auth(pathStoreImages, h.storeImages, upload),
+		auth(pathVerify2FA, h.verify2FA, upload),
+		auth(pathImage, h.image, nil),
+	}
+	if h.cases != nil {
+		routes = append(routes, auth(pathAddVerification, h.addVerification, nil), auth(pathGetVerification, h.getVerification, nil))
+	}
+	return edge.Surface{Name: "identitygram", Renderer: renderer{}, Prefixes: []string{"/v2/", "/verification/"}, Routes: routes}
 }
 
 // envelope is the vendor's success body.

@@ -41,6 +41,9 @@ func answer(route string, r *http.Request, e *fault.Error) (int, string) {
 		if route == pathImage {
 			return 404, "Image not found"
 		}
+		if route == pathGetVerification {
+			return 404, "Verification not found"
+		}
 		return 404, "Cannot " + r.Method + " " + r.URL.Path // NestJS's unknown route
 	case fault.MethodNotAllowed:
 		return 404, "Cannot " + r.Method + " " + r.URL.Path

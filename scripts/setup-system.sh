@@ -6,6 +6,8 @@
 #                                           the progs regenerate progressive test inputs
 #   ffmpeg                                  selfie-video frames (internal/video), fake-camera clips
 #   tesseract-ocr, tesseract-ocr-eng        MRZ and proof-of-address OCR (internal/document)
+#   libzxing-dev                            PDF417 licence barcodes (internal/barcode, cgo); pulls in
+#                                           libzxing2, the shared library the binary needs at run time
 #   chromium                                headless browser tests of the hosted pages
 #   nodejs, default-jdk-headless            the vendor guide's encryptedData snippets (internal/crypto tests)
 #
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-packages=(libturbojpeg0-dev libjpeg-turbo-progs ffmpeg tesseract-ocr tesseract-ocr-eng chromium)
+packages=(libturbojpeg0-dev libjpeg-turbo-progs ffmpeg tesseract-ocr tesseract-ocr-eng libzxing-dev chromium)
 if [ "${1:-}" != "--no-test-tools" ]; then
 	packages+=(nodejs default-jdk-headless)
 fi
@@ -72,6 +74,7 @@ fi
 
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo MISSING; }
 echo "turbojpeg: $(version libturbojpeg0-dev)"
+echo "zxing:     $(version libzxing-dev)"
 echo "ffmpeg:    $(ffmpeg -hide_banner -version 2>/dev/null | head -n1 || echo MISSING)"
 echo "tesseract: $(tesseract --version 2>/dev/null | head -n1 || echo MISSING), legacy data $dest/eng.traineddata"
 echo "chromium:  $(chromium --version 2>/dev/null || echo MISSING)"

@@ -523,8 +523,9 @@ func TestBrowserVerifySeed002Flow(t *testing.T) {
 	if !slices.Contains([]string{"vp8", "vp9", "h264"}, st.CodecName) || st.Width != 640 || st.Height != 480 {
 		t.Errorf("video %s %dx%d", st.CodecName, st.Width, st.Height)
 	}
-	// 3 s of a 10 fps camera (a loaded machine drops frames, not time).
-	if span := videoSpan(t, path); span < 2.5 || span > 4 || frames < 8 || frames > 60 {
+	// 3 s of a 10 fps camera. A loaded machine (this one is shared) drops
+	// frames, at the ends too: allow 2.2 s of packets.
+	if span := videoSpan(t, path); span < 2.2 || span > 4 || frames < 8 || frames > 60 {
 		t.Errorf("%d frames over %.2f s in a 3 s recording of a 10 fps camera", frames, span)
 	}
 	// And it shows what the camera showed.
@@ -953,5 +954,46 @@ func TestBrowserVerifyDesktop(t *testing.T) {
 		t.Errorf("Start recording ends at %.0f px, below the 800 px window", bottom)
 	}
 	b.Screenshot("verify-selfie-desktop")
+	checkNoProblems(t, b)
+}
+
+// TestBrowserVerifyCameraPhotoLimit: a camera photo over the server's
+// limit is re-encoded smaller rather than refused.
+func TestBrowserVerifyCameraPhotoLimit(t *testing.T) {
+	browsertest.RequireChromium(t)
+	clip := browsertest.Clip(t, browsertest.Segment{Image: idFixture(t), Seconds: 2})
+	backend := &verifyBackend{replies: []reply{{200, `{"status":"Approved"}`}}}
+	site := verifySite(t, backend)
+	b := browsertest.Launch(t, browsertest.Options{Clip: clip})
+	shoot := func(max int) []byte {
+		t.Helper()
+		if err := b.Open(site + "/verif/?flow=docs&max=" + strconv.Itoa(max)); err != nil {
+			t.Fatal(err)
+		}
+		consentAndStart(t, b)
+		waitStatus(t, b, 5*time.Second, "document")
+		click(t, b, "#doc-camera")
+		waitFor(t, 10*time.Second, "the document camera", func() bool {
+			ok, _ := browsertest.Eval[bool](b, `document.body.dataset.camera === 'on' && !document.getElementById('doc-capture').disabled`)
+			return ok
+		})
+		click(t, b, "#doc-capture")
+		waitStatus(t, b, 5*time.Second, "document_review")
+		click(t, b, "#doc-use")
+		click(t, b, "#doc-skip")
+		waitStatus(t, b, 10*time.Second, "verified")
+		subs := backend.submissions()
+		return subs[len(subs)-1].files["document_front"].data
+	}
+	full := shoot(10 << 20)
+	limit := len(full) * 3 / 4
+	small := shoot(limit)
+	t.Logf("camera photo: %d bytes at full quality, %d under a %d-byte limit", len(full), len(small), limit)
+	if len(small) > limit || len(small) == 0 {
+		t.Errorf("photo of %d bytes over the %d-byte limit", len(small), limit)
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(small)); err != nil {
+		t.Errorf("re-encoded photo: %v", err)
+	}
 	checkNoProblems(t, b)
 }

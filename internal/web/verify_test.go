@@ -542,3 +542,21 @@ func FuzzVerifyPage(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// BenchmarkVerifyPageServe: rendering the page for one request (theme
+// texts merged, template executed, headers set).
+func BenchmarkVerifyPageServe(b *testing.B) {
+	page := web.NewVerifyPage(slog.New(slog.DiscardHandler))
+	cfg := seed002Config()
+	cfg.Theme.Texts = map[string]string{"verify.title": "Verify with Acme"}
+	req := httptest.NewRequest(http.MethodGet, "/verif/?api_key=k&user_identifier=u", nil)
+	req.Header.Set("Accept-Language", "fr-CA,fr;q=0.9,en;q=0.8")
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		page.Serve(rec, req, cfg)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}

@@ -461,11 +461,7 @@
       recorded(new Blob(chunks, { type: type.split(';')[0] }));
     });
     var seconds = cfg.video_seconds || 5;
-    var started = performance.now();
-    recorder.start(500);
-    setStatus('selfie_recording');
-    $('face-stage').dataset.tone = 'rec';
-    show($('rec'), true);
+    var started = 0;
     var tick = function () {
       var elapsed = (performance.now() - started) / 1000;
       var f = elapsed / seconds;
@@ -479,8 +475,20 @@
       for (var i = 0; i < PROMPTS.length; i++) if (f >= PROMPTS[i][0]) p = PROMPTS[i];
       setPrompt(p[1], p[2]);
     };
-    tick();
-    recTimer = setInterval(tick, 100);
+    // The clock starts when the recorder does, which on a busy phone is
+    // later than start() returns.
+    recorder.addEventListener('start', function () {
+      started = performance.now();
+      tick();
+      recTimer = setInterval(tick, 100);
+    });
+    recorder.start(500);
+    later(stopRecording, (seconds + 5) * 1000); // should "start" never come
+    setStatus('selfie_recording');
+    $('face-stage').dataset.tone = 'rec';
+    show($('rec'), true);
+    $('rec-left').textContent = t('video_left', { n: seconds });
+    setPrompt(PROMPTS[0][1], PROMPTS[0][2]);
   }
 
   function stopRecording() {
@@ -614,8 +622,20 @@
   }
 
   async function docCapture() {
-    var blob = await grab($('doc-video'), DOC_JPEG_QUALITY);
+    var video = $('doc-video');
+    var blob = await grab(video, DOC_JPEG_QUALITY);
+    // A high-resolution camera may exceed the limit the server set:
+    // trade JPEG quality for size rather than refuse the photo.
+    for (var q = DOC_JPEG_QUALITY - 0.12; blob && cfg.max_photo_bytes && blob.size > cfg.max_photo_bytes && q > 0.4; q -= 0.12) {
+      blob = await grab(video, q);
+    }
     if (!blob) return;
+    if (cfg.max_photo_bytes && blob.size > cfg.max_photo_bytes) {
+      stopCamera();
+      docMode('choose');
+      docError(t('file_too_large', { size: formatBytes(blob.size, cfg.max_photo_bytes), limit: formatBytes(cfg.max_photo_bytes) }));
+      return;
+    }
     stopCamera();
     reviewDoc({ blob: blob, name: docsCfg[side].field + '.jpg', source: 'camera' });
   }

@@ -2,12 +2,9 @@ package web
 
 import (
 	"bytes"
-
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"github.com/visagehq/visage/internal/api/edge"
-	"github.com/visagehq/visage/internal/fault"
 	"io/fs"
 	"net/http"
 	"path"
@@ -15,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/fault"
 )
 
 //go:embed static
@@ -27,11 +27,12 @@ type asset struct {
 	etag  string
 }
 
-// assetSet is the embedded assets, their content version and the page.
+// assetSet is one page's embedded assets, their content version and the
+// page itself.
 type assetSet struct {
 	files   map[string]asset
 	version string // hash of all assets; stamped on URLs as ?v=
-	page    []byte // capture.html with the version filled in
+	page    []byte // the page's HTML with {{VERSION}} filled in
 }
 
 var (
@@ -49,7 +50,7 @@ var (
 
 func mustLoadAssets() *assetSet {
 	loadOnce.Do(func() {
-		s, err := loadAssets(staticFS)
+		s, err := loadAssets(staticFS, "capture.html", isCaptureAsset)
 		if err != nil {
 			panic("web: embedded assets: " + err.Error())
 		}
@@ -58,7 +59,13 @@ func mustLoadAssets() *assetSet {
 	return loaded
 }
 
-func loadAssets(fsys fs.FS) (*assetSet, error) {
+// isCaptureAsset keeps the verification page's files out of the capture
+// page's set (and its version hash).
+func isCaptureAsset(name string) bool { return !strings.HasPrefix(name, "verify") }
+
+// loadAssets reads the files under static/ that include accepts: pageName
+// is the page (not served as an asset), the rest are its assets.
+func loadAssets(fsys fs.FS, pageName string, include func(name string) bool) (*assetSet, error) {
 	s := &assetSet{files: map[string]asset{}}
 	var names []string
 	var page []byte
@@ -71,7 +78,10 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 			return err
 		}
 		name := strings.TrimPrefix(p, "static/")
-		if name == "capture.html" {
+		if !include(name) {
+			return nil
+		}
+		if name == pageName {
 			page = b
 			return nil
 		}
@@ -100,11 +110,11 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 	return s, nil
 }
 
-// serveAsset serves an embedded file. A URL stamped with the current
+// serve serves an embedded file. A URL stamped with the current
 // version (?v=…) is immutable for a year; an unstamped one is cached
 // briefly and revalidated by ETag.
-func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
-	a, ok := h.assets.files[name]
+func (s *assetSet) serve(w http.ResponseWriter, r *http.Request, name string) {
+	a, ok := s.files[name]
 	if !ok {
 		edge.Fail(w, r, fault.New(fault.NotFound, "no such asset"))
 		return
@@ -112,7 +122,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 	hd := w.Header()
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("ETag", a.etag)
-	if r.URL.Query().Get("v") == h.assets.version {
+	if r.URL.Query().Get("v") == s.version {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		hd.Set("Cache-Control", "public, max-age=300")

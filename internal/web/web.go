@@ -86,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !allow(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
-		h.serveAsset(w, r, strings.Join(seg[1:], "/"))
+		h.assets.serve(w, r, strings.Join(seg[1:], "/"))
 		return
 	}
 	token := seg[0]

@@ -70,8 +70,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 }
 
 // normalise turns a ServeMux pattern into the OpenAPI form: {name...}
-// wildcards become {name}.
+// wildcards become {name}, and the exact-match marker {$} goes.
 func normalise(pattern string) string {
+	pattern = strings.TrimSuffix(pattern, "{$}")
 	return regexp.MustCompile(`\{([A-Za-z]+)\.\.\.\}`).ReplaceAllString(pattern, "{$1}")
 }
 

@@ -63,7 +63,9 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 	s.edge.Mount(web.New(faces, log).Surface())
 	s.edge.Mount(identitygram.New(faces, cfg.Verify, ten).Surface())
 	if cfg.Verify != nil {
-		s.edge.Mount(ivapi.New(cfg.Verify, cfg.MaxVideoBytes, cfg.MaxImageBytes, nil).Surface())
+		h := &hosted{page: web.NewVerifyPage(log), cases: cfg.Verify}
+		s.edge.Mount(h.surface(s))
+		s.edge.Mount(ivapi.New(cfg.Verify, cfg.MaxVideoBytes, cfg.MaxImageBytes, h).Surface())
 	}
 	return s
 }

@@ -222,7 +222,7 @@ func (s *Service) state(ctx context.Context, token string) (*CaptureState, error
 		return nil, err
 	}
 	st := &CaptureState{Status: l.sess.Status, Steps: l.steps(), Current: l.current(), Nonce: l.sess.Nonce,
-		ExpiresAt: l.sess.ExpiresAt, Reason: l.sess.Reason, Theme: themeOf(in)}
+		ExpiresAt: l.sess.ExpiresAt, Reason: l.sess.Reason, Theme: ThemeOf(in)}
 	if l.expired(time.Now()) {
 		st.Status, st.Reason = CaptureExpired, FeedbackExpired
 	}
@@ -232,7 +232,8 @@ func (s *Service) state(ctx context.Context, token string) (*CaptureState, error
 	return st, nil
 }
 
-func themeOf(in *store.Integration) Theme {
+// ThemeOf is an integration's hosted-page theme (its name by default).
+func ThemeOf(in *store.Integration) Theme {
 	var th Theme
 	if len(in.Theme) > 0 {
 		_ = json.Unmarshal(in.Theme, &th) // a malformed theme falls back to the default look

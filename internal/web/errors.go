@@ -57,8 +57,12 @@ type errorBody struct {
 	Message string     `json:"message"`
 }
 
-// renderer renders faults for the capture page.
+// renderer renders faults for the hosted pages.
 type renderer struct{}
+
+// Renderer is the hosted pages' error rendering, for the routes of other
+// packages that serve them.
+func Renderer() edge.Renderer { return renderer{} }
 
 // RenderError implements edge.Renderer.
 func (renderer) RenderError(w http.ResponseWriter, r *http.Request, e *fault.Error) {

@@ -41,9 +41,10 @@ type Handler struct {
 	page     PageRenderer
 }
 
-// PageRenderer serves the hosted page (internal/web).
+// PageRenderer serves the hosted page and its assets (internal/web).
 type PageRenderer interface {
 	ServeVerify(w http.ResponseWriter, r *http.Request, p Page)
+	ServeAsset(w http.ResponseWriter, r *http.Request, name string)
 }
 
 // Page is what the hosted page needs from this surface.
@@ -70,7 +71,10 @@ func (h *Handler) Surface() edge.Surface {
 	routes := []edge.Route{{Pattern: pathSubmit, Handler: h.submit, Auth: edge.FormKeyOptional, KeyField: "api_key",
 		Upload: spec, MaxBody: h.maxVideo + h.maxImage + 1<<20}}
 	if h.page != nil {
-		routes = append(routes, edge.Route{Pattern: pathPage, Handler: h.pageHandler, Auth: edge.Required})
+		routes = append(routes, edge.Route{Pattern: pathPage, Handler: h.pageHandler, Auth: edge.Required},
+			edge.Route{Pattern: "GET /verif/assets/{name}", Handler: func(w http.ResponseWriter, r *http.Request) {
+				h.page.ServeAsset(w, r, r.PathValue("name"))
+			}, Undocumented: true})
 	}
 	return edge.Surface{Name: "ivapi", Renderer: renderer{}, Prefixes: []string{"/verif/"}, Routes: routes}
 }

@@ -93,7 +93,9 @@ func (h *hosted) ServeAsset(w http.ResponseWriter, r *http.Request, name string)
 	h.page.Asset(w, r, name)
 }
 
-func (h *hosted) asset(w http.ResponseWriter, r *http.Request) { h.page.Asset(w, r, r.PathValue("name")) }
+func (h *hosted) asset(w http.ResponseWriter, r *http.Request) {
+	h.page.Asset(w, r, r.PathValue("name"))
+}
 
 // surface is the case link's routes, rendered as the hosted pages render.
 func (h *hosted) surface(s *Server) edge.Surface {

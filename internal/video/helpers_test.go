@@ -38,7 +38,6 @@ func seg(photo []string, mirror bool, frames int) segment {
 // camera renders segments as a hand-held camera would see them.
 func camera(t testing.TB, segs ...segment) []*imageio.Image { return testenv.CameraFrames(t, segs...) }
 
-
 // encode writes frames as a video file with ffmpeg at fps.
 func encode(t testing.TB, name, codec string, fps int, frames []*imageio.Image, extra ...string) string {
 	t.Helper()

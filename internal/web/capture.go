@@ -40,7 +40,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, token string) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", contentSecurityPolicy(logoSrc))
+	hd.Set("Content-Security-Policy", contentSecurityPolicy(logoSrc, nil))
 	hd.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -53,11 +53,16 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, token string) {
 
 // contentSecurityPolicy is the page's policy: only Visage's own script,
 // styles and endpoints; images also from data:/blob: and the theme's logo
-// host. The camera stream is a srcObject, which CSP does not govern.
-func contentSecurityPolicy(logoSrc string) string {
+// host. The camera stream is a srcObject, which CSP does not govern. Pages
+// that an integration may embed name their frame ancestors; the rest none.
+func contentSecurityPolicy(logoSrc string, ancestors []string) string {
 	img := "img-src 'self' data: blob:"
 	if logoSrc != "" {
 		img += " " + logoSrc
+	}
+	fa := "frame-ancestors 'none'"
+	if len(ancestors) > 0 {
+		fa = "frame-ancestors " + strings.Join(ancestors, " ")
 	}
 	return strings.Join([]string{
 		"default-src 'self'",
@@ -70,7 +75,7 @@ func contentSecurityPolicy(logoSrc string) string {
 		"object-src 'none'",
 		"base-uri 'none'",
 		"form-action 'self'",
-		"frame-ancestors 'none'",
+		fa,
 	}, "; ")
 }
 

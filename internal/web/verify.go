@@ -279,7 +279,7 @@ func (p *VerifyPage) Serve(w http.ResponseWriter, r *http.Request, cfg PageConfi
 	hd.Set("Content-Language", locale)
 	hd.Set("Vary", "Accept-Language")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", verifyCSP(logoSource(c.Theme.LogoURL), ancestors))
+	hd.Set("Content-Security-Policy", contentSecurityPolicy(logoSource(c.Theme.LogoURL), ancestors))
 	hd.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
 	if len(ancestors) == 0 {
 		hd.Set("X-Frame-Options", "DENY")
@@ -291,31 +291,6 @@ func (p *VerifyPage) Serve(w http.ResponseWriter, r *http.Request, cfg PageConfi
 		return
 	}
 	_, _ = w.Write(buf.Bytes())
-}
-
-// verifyCSP is the capture page's policy with the page's frame ancestors.
-func verifyCSP(logoSrc string, ancestors []string) string {
-	img := "img-src 'self' data: blob:"
-	if logoSrc != "" {
-		img += " " + logoSrc
-	}
-	fa := "frame-ancestors 'none'"
-	if len(ancestors) > 0 {
-		fa = "frame-ancestors " + strings.Join(ancestors, " ")
-	}
-	return strings.Join([]string{
-		"default-src 'self'",
-		"script-src 'self'",
-		"style-src 'self'",
-		img,
-		"media-src 'self' blob: mediastream:",
-		"connect-src 'self'",
-		"font-src 'self'",
-		"object-src 'none'",
-		"base-uri 'none'",
-		"form-action 'self'",
-		fa,
-	}, "; ")
 }
 
 // frameAncestors keeps the entries that are CSP host sources (normalised)

@@ -52,12 +52,44 @@ type VerificationDetails struct {
 
 // VerificationResult is what a submission's checks measured.
 type VerificationResult struct {
-	Checks      []VerificationCheck `json:"checks"`
-	Method      string              `json:"method"`
-	Similarity  *float64            `json:"similarity"`
-	Liveness    *float64            `json:"liveness"`
-	ProcessedAt time.Time           `json:"processed_at"`
-	DurationMS  int64               `json:"duration_ms"`
+	Checks      []VerificationCheck  `json:"checks"`
+	Method      string               `json:"method"`
+	Similarity  *float64             `json:"similarity"`
+	Liveness    *float64             `json:"liveness"`
+	MRZ         *VerificationMRZ     `json:"mrz"`
+	Video       *VerificationVideo   `json:"video"`
+	Address     *VerificationAddress `json:"address"`
+	ProcessedAt time.Time            `json:"processed_at"`
+	DurationMS  int64                `json:"duration_ms"`
+}
+
+// VerificationMRZ is what the document's machine-readable zone gave.
+type VerificationMRZ struct {
+	Format        string   `json:"format"`
+	Valid         bool     `json:"valid"`
+	InvalidChecks []string `json:"invalid_checks"`
+}
+
+// VerificationVideo summarises a selfie video's frames.
+type VerificationVideo struct {
+	DurationS      float64 `json:"duration_s"`
+	Frames         int     `json:"frames"`
+	FaceFrames     int     `json:"face_frames"`
+	MultiFaceShare float64 `json:"multi_face_share"`
+	LivenessMedian float32 `json:"liveness_median"`
+	LiveShare      float64 `json:"live_share"`
+	Blink          bool    `json:"blink"`
+	YawRange       float64 `json:"yaw_range"`
+	SamePerson     bool    `json:"same_person"`
+	// IdentityChanges are the frame indexes where another person appears.
+	IdentityChanges []int `json:"identity_changes"`
+}
+
+// VerificationAddress is what a proof of address showed.
+type VerificationAddress struct {
+	NameFound bool    `json:"name_found"`
+	Date      *string `json:"date"`
+	AgeDays   *int    `json:"age_days"`
 }
 
 // VerificationCheck is one check with its score.
@@ -115,6 +147,7 @@ func VerificationOf(c *kyc.Case) Verification {
 			res.Checks = append(res.Checks, VerificationCheck{Name: ch.Name, Status: ch.Status, Reason: nullable(ch.Reason),
 				Score: ch.Score, Threshold: ch.Threshold, Detail: ch.Detail})
 		}
+		res.MRZ, res.Video, res.Address = mrzOf(r.MRZ), videoOf(r.Video), addressOf(r.Address)
 		v.Results = res
 	}
 	if rv := c.Decision; rv != nil {
@@ -323,4 +356,31 @@ func (s *Server) verificationRoutes() []edge.Route {
 		auth("GET /v1/verifications/{id}/files/{fileId}", s.verificationFile, nil),
 		{Pattern: "GET /files/{integration}/{fileId}", Handler: s.signedFile},
 	}
+}
+
+func mrzOf(m *kyc.MRZResult) *VerificationMRZ {
+	if m == nil {
+		return nil
+	}
+	return &VerificationMRZ{Format: m.Format, Valid: m.Valid, InvalidChecks: append([]string{}, m.Invalid...)}
+}
+
+func videoOf(v *kyc.VideoResult) *VerificationVideo {
+	if v == nil {
+		return nil
+	}
+	return &VerificationVideo{DurationS: v.Duration, Frames: v.Frames, FaceFrames: v.FaceFrames, MultiFaceShare: v.MultiFaceShare,
+		LivenessMedian: v.LivenessMedian, LiveShare: v.LiveShare, Blink: v.Blink, YawRange: v.YawRange, SamePerson: v.SamePerson,
+		IdentityChanges: append([]int{}, v.Changes...)}
+}
+
+func addressOf(a *kyc.AddressFound) *VerificationAddress {
+	if a == nil {
+		return nil
+	}
+	out := &VerificationAddress{NameFound: a.NameFound, Date: nullable(a.Date)}
+	if a.Date != "" {
+		out.AgeDays = &a.AgeDays
+	}
+	return out
 }

@@ -330,3 +330,41 @@ func TestVerificationIVAPI(t *testing.T) {
 		}
 	}
 }
+
+// Proof of address: the name on a bill and its date, read by OCR, decide
+// the case; Identity Gram's proof_of_address webhook carries the decision.
+func TestVerificationProofOfAddress(t *testing.T) {
+	s, key, hooks := verifyServer(t) // the service's clock reads 2010-06-01
+	submit := func(uid string, lines []string) reply {
+		t.Helper()
+		body := `{"unique_identifier":"` + uid + `","first_name":"Jürgen","last_name":"Müller","document_type":"Proof Address"}`
+		r := s.do(s.request("POST", "/v1/verifications", key, strings.NewReader(body), "application/json"))
+		if r.Status != 201 {
+			t.Fatalf("create: %d %v", r.Status, r.Body)
+		}
+		ct, buf := form(t, nil, map[string][2]any{"document_front": {"bill.jpg", testenv.Bill(t, lines)}})
+		return s.do(s.request("POST", "/v1/verifications/"+r.Body["id"].(string)+"/submit", key, buf, ct))
+	}
+	bill := func(name, date string) []string {
+		return []string{"NORTHERN WATER & POWER LTD", "Customer number 4410-2231-77", name,
+			"14 Rue des Écoles, 75005 Paris", "Statement date: " + date, "Amount due EUR 84.20"}
+	}
+	r := submit("poa-1", bill("Mr Jürgen Müller", "25 May 2010"))
+	if r.Status != 200 || r.Body["status"] != "Approved" {
+		t.Fatalf("recent bill in the name: %d %v", r.Status, r.Body)
+	}
+	addr, _ := r.Body["results"].(map[string]any)["address"].(map[string]any)
+	if addr["name_found"] != true || addr["date"] != "2010-05-25" || addr["age_days"].(float64) != 7 {
+		t.Fatalf("address found: %v in %v", addr, r.Body)
+	}
+	poa := hooks.wait(t, "proof_of_address", func(b map[string]any) bool { return b["uniqueIdentifier"] == "poa-1" })
+	if poa.body["status"] != "Approved" || poa.body["documentType"] != "Proof Address" {
+		t.Fatalf("proof_of_address webhook: %v", poa.body)
+	}
+	if r := submit("poa-2", bill("Mrs Hannelore Schmidt", "25 May 2010")); r.Body["status"] != "Declined" || r.Body["reason"] != "address_name_mismatch" {
+		t.Fatalf("bill in another name: %d %v", r.Status, r.Body)
+	}
+	if r := submit("poa-3", bill("Mr Jürgen Müller", "12 January 2009")); r.Body["status"] != "Declined" || r.Body["reason"] != "address_not_recent" {
+		t.Fatalf("old bill: %d %v", r.Status, r.Body)
+	}
+}

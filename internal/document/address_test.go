@@ -1,21 +1,12 @@
 package document
 
 import (
-	"bytes"
 	"context"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
 	"testing"
 	"time"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/fixed"
-
 	"github.com/visagehq/visage/internal/imageio"
+	"github.com/visagehq/visage/internal/testenv"
 )
 
 var now = time.Date(2024, 3, 10, 15, 0, 0, 0, time.UTC)
@@ -118,32 +109,10 @@ func TestCheckProofOfAddress(t *testing.T) {
 	}
 }
 
-// renderBill draws a utility-bill-like page with Go's own font and
-// passes it through JPEG, as a phone upload would.
+// renderBill draws a bill (testenv.Bill) and decodes it.
 func renderBill(t *testing.T, lines []string) *imageio.Image {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 26, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, 1100, 80+len(lines)*44))
-	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{250, 248, 240, 255}}, image.Point{}, draw.Src)
-	// A coloured header band like a logo strip.
-	draw.Draw(img, image.Rect(0, 0, 1100, 30), &image.Uniform{color.RGBA{20, 90, 160, 255}}, image.Point{}, draw.Src)
-	d := &font.Drawer{Dst: img, Src: image.NewUniform(color.RGBA{30, 30, 30, 255}), Face: face}
-	for i, l := range lines {
-		d.Dot = fixed.P(60, 80+i*44)
-		d.DrawString(l)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
-		t.Fatal(err)
-	}
-	out, _, err := imageio.Decode(b.Bytes(), imageio.Limits{})
+	out, _, err := imageio.Decode(testenv.Bill(t, lines), imageio.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/visagehq/visage/internal/testenv"
 )
 
 // TestAPIEndToEnd drives /v1/webhooks on a real `visage serve`: validation,
 // ping, the delivery log with its attempts, redelivery, and isolation
 // between integrations.
 func TestAPIEndToEnd(t *testing.T) {
-	bin, addr, env := serveEnv(t, "VISAGE_RATE_LIMIT=0",
+	bin, addr, _, env := testenv.ServeEnv(t, "VISAGE_RATE_LIMIT=0",
 		// Loopback only, as an operator would allow one internal range:
 		// private and link-local addresses stay refused.
 		"VISAGE_WEBHOOK_ALLOW_PRIVATE=false", "VISAGE_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
@@ -38,8 +40,8 @@ func TestAPIEndToEnd(t *testing.T) {
 	}))
 	t.Cleanup(receiver.Close)
 
-	startServe(t, bin, env)
-	newKey := func(name string) string { return createIntegration(t, bin, env, name).APIKey.Token }
+	testenv.StartServe(t, bin, env)
+	newKey := func(name string) string { return testenv.CreateIntegration(t, bin, env, name).APIKey.Token }
 	keyA, keyB := newKey("a"), newKey("b")
 
 	type reply struct {

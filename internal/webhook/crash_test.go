@@ -2,15 +2,12 @@ package webhook_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +22,7 @@ import (
 // request is in flight; after a restart the receiver gets the event again,
 // with the same delivery id and a valid signature.
 func TestCrashMidDelivery(t *testing.T) {
-	bin, addr, env := serveEnv(t,
+	bin, addr, _, env := testenv.ServeEnv(t,
 		"VISAGE_WEBHOOK_ALLOW_PRIVATE=true", // the receiver is on loopback
 		"VISAGE_WEBHOOK_POLL=0.2",
 		// A short request timeout allows a short lease (at least timeout
@@ -62,8 +59,8 @@ func TestCrashMidDelivery(t *testing.T) {
 	}))
 	defer func() { close(hold); receiver.Close() }()
 
-	srv := startServe(t, bin, env)
-	created := createIntegration(t, bin, env, "crash")
+	srv := testenv.StartServe(t, bin, env)
+	created := testenv.CreateIntegration(t, bin, env, "crash")
 	api := func(method, path, body string) (int, []byte) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 		req.Header.Set("x-api-key", created.APIKey.Token)
@@ -92,19 +89,19 @@ func TestCrashMidDelivery(t *testing.T) {
 	select {
 	case g1 = <-arrived:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("the first send never arrived; server log:\n%s", srv.log())
+		t.Fatalf("the first send never arrived; server log:\n%s", srv.Log())
 	}
 	if g1.delivery != id {
 		t.Fatalf("first send has delivery id %q, want %q", g1.delivery, id)
 	}
-	srv.kill(t) // mid-request: the row stays leased, nothing is recorded
+	srv.Kill(t) // mid-request: the row stays leased, nothing is recorded
 
-	srv = startServe(t, bin, env)
+	srv = testenv.StartServe(t, bin, env)
 	var g2 got
 	select {
 	case g2 = <-arrived:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("no resend after the restart; server log:\n%s", srv.log())
+		t.Fatalf("no resend after the restart; server log:\n%s", srv.Log())
 	}
 	if g2.delivery != id {
 		t.Fatalf("resend has delivery id %q, want the same %q", g2.delivery, id)
@@ -150,147 +147,4 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.RemoveBinary()
 	os.Exit(code)
-}
-
-// serveEnv builds the binary and the environment of a `visage serve` on a
-// fresh SQLite data dir and a free loopback port, plus extra settings.
-func serveEnv(t *testing.T, extra ...string) (bin, addr string, env []string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the visage binary")
-	}
-	models := testenv.ModelsDir(t)
-	bin, addr = buildVisage(t), freeAddr(t)
-	env = append(os.Environ(), "VISAGE_DATA_DIR="+t.TempDir(), "VISAGE_DATABASE_URL=",
-		"VISAGE_MODELS_DIR="+models, "VISAGE_LISTEN="+addr, "VISAGE_LOG_LEVEL=warn")
-	return bin, addr, append(env, extra...)
-}
-
-// created is what `visage admin integration create --json` prints.
-type created struct {
-	Integration   struct{ ID string }
-	APIKey        struct{ Token string } `json:"apiKey"`
-	WebhookSecret string                 `json:"webhookSecret"`
-}
-
-func createIntegration(t *testing.T, bin string, env []string, name string) created {
-	t.Helper()
-	out, err := runVisage(bin, env, "admin", "integration", "create", "--name", name, "--json")
-	if err != nil {
-		t.Fatalf("admin integration create: %v\n%s", err, out)
-	}
-	var c created
-	if err := json.Unmarshal(out, &c); err != nil || c.APIKey.Token == "" || c.WebhookSecret == "" {
-		t.Fatalf("admin output %s: %v", out, err)
-	}
-	return c
-}
-
-func buildVisage(t *testing.T) string { return testenv.VisageBinary(t) }
-
-// serveProc is a `visage serve` subprocess.
-type serveProc struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan struct{}
-}
-
-func (p *serveProc) log() string { return p.stderr.String() }
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *serveProc) kill(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("visage serve did not die")
-	}
-}
-
-func startServe(t *testing.T, bin string, env []string) *serveProc {
-	t.Helper()
-	p := &serveProc{cmd: exec.Command(bin, "serve"), stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	var listen string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "VISAGE_LISTEN="); ok {
-			listen = v
-		}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get("http://" + listen + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("visage serve exited: %s", p.log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("visage serve not healthy after 60 s: %s", p.log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func runVisage(bin string, env []string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return append(out, stderr.Bytes()...), err
-	}
-	return out, nil
-}
-
-// freeAddr picks a loopback port that is free now (serve gets no ":0"
-// reporting channel, so the port is chosen up front).
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +298,18 @@ func TestVerificationIVAPI(t *testing.T) {
 	if d.ua != "IdentityVerification/1.0" || d.body["user_identifier"] != "user123" || vr["status"] != "verified" ||
 		d.body["selfie_video_url"] == nil || d.body["id_photo_url"] == nil || d.body["completed_at"] == nil {
 		t.Fatalf("webhook: ua %q %v", d.ua, d.body)
+	}
+	if rf, _ := va["riskFactors"].([]any); rf == nil || len(rf) != 0 {
+		t.Fatalf("riskFactors of a verified case: %v", va)
+	}
+	// Another person: rejected, with the reason among the risk factors.
+	pv, _ := os.ReadFile(selfieClip(t, pennyFace, pennyTurn))
+	r = submit(map[string]string{"api_key": key, "user_identifier": "user124"}, map[string][2]any{"selfie_video": {"selfie.webm", pv}, "id_photo": {"id.jpg", doc}})
+	res = r.Body["result"].(map[string]any)
+	va = res["verificationAssessment"].(map[string]any)
+	if r.Status != 200 || res["status"] != "rejected" || va["confidenceLevel"] != "high" || res["faceComparison"].(map[string]any)["isIdentical"] != false ||
+		!slices.Contains(va["riskFactors"].([]any), any("face_mismatch")) {
+		t.Fatalf("another person: %d %v", r.Status, res)
 	}
 	// The seed's error table, exactly.
 	for _, c := range []struct {

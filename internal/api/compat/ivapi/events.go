@@ -33,9 +33,10 @@ type webhookComparison struct {
 }
 
 type webhookAssessment struct {
-	OverallScore       int    `json:"overallScore"`
-	VerificationStatus string `json:"verificationStatus"`
-	ConfidenceLevel    string `json:"confidenceLevel"`
+	OverallScore       int      `json:"overallScore"`
+	VerificationStatus string   `json:"verificationStatus"`
+	ConfidenceLevel    string   `json:"confidenceLevel"`
+	RiskFactors        []string `json:"riskFactors"`
 }
 
 // Encode turns a domain event into this surface's webhook: the result of
@@ -64,7 +65,8 @@ func Encode(ev faceauth.Event) (event string, body []byte, ok bool, err error) {
 			FaceComparison: webhookComparison{IsIdentical: r.FaceComparison.IsIdentical, Confidence: r.FaceComparison.Confidence,
 				SimilarityScore: r.FaceComparison.SimilarityScore},
 			VerificationAssessment: webhookAssessment{OverallScore: r.VerificationAssessment.OverallScore,
-				VerificationStatus: r.VerificationAssessment.VerificationStatus, ConfidenceLevel: r.VerificationAssessment.ConfidenceLevel}}}
+				VerificationStatus: r.VerificationAssessment.VerificationStatus, ConfidenceLevel: r.VerificationAssessment.ConfidenceLevel,
+				RiskFactors: r.VerificationAssessment.RiskFactors}}}
 	if body, err = json.Marshal(out); err != nil {
 		return "", nil, false, fmt.Errorf("ivapi: encode webhook: %w", err)
 	}

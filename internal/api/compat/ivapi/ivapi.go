@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,9 @@ type assessment struct {
 	VerificationStatus string `json:"verificationStatus"`
 	ConfidenceLevel    string `json:"confidenceLevel"`
 	Summary            string `json:"summary"`
+	// RiskFactors: the seed's own handler reads them; its example body
+	// shows none. The reasons of the checks that failed or need review.
+	RiskFactors []string `json:"riskFactors"`
 }
 
 // Statuses of this surface: verified and rejected as in the seed; a case
@@ -313,8 +317,22 @@ func resultOf(c *kyc.Case) result {
 		overall = math.Min(overall, 49)
 	}
 	r.VerificationAssessment = assessment{OverallScore: int(math.Round(overall)), VerificationStatus: r.Status,
-		ConfidenceLevel: confidence(r.Status, sim), Summary: summaryOf(c)}
+		ConfidenceLevel: confidence(r.Status, sim), Summary: summaryOf(c), RiskFactors: riskFactors(c)}
 	return r
+}
+
+// riskFactors are the reasons of the checks that did not pass, each once.
+func riskFactors(c *kyc.Case) []string {
+	out := []string{}
+	if c.Results == nil {
+		return out
+	}
+	for _, ch := range c.Results.Checks {
+		if (ch.Status == kyc.Fail || ch.Status == kyc.Review) && ch.Reason != "" && !slices.Contains(out, ch.Reason) {
+			out = append(out, ch.Reason)
+		}
+	}
+	return out
 }
 
 // confidence is high for a clear verdict (a match well above the

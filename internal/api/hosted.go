@@ -29,6 +29,9 @@ func sidesOf(docType string) []web.DocumentSide {
 	switch docType {
 	case kyc.DocLicense, kyc.DocAddressPermit:
 		return []web.DocumentSide{{Field: "document_front", Side: web.SideFront}, {Field: "document_back", Side: web.SideBack}}
+	case kyc.DocPassport:
+		// A passport's photo page is the whole document: no back to ask for.
+		return []web.DocumentSide{{Field: "document_front", Side: web.SideFront}}
 	case kyc.DocProofAddress:
 		return []web.DocumentSide{{Field: "document_front", Label: "Proof of address (a recent bill or statement)"}}
 	}

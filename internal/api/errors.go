@@ -37,6 +37,7 @@ var codes = map[fault.Kind]struct {
 	fault.AlreadyEnrolled:  {409, "face_already_enrolled"},
 	fault.Duplicate:        {409, "duplicate_face"},
 	fault.Disabled:         {403, "face_disabled"},
+	fault.Locked:           {423, "face_locked"},
 	fault.Conflict:         {409, "conflict"},
 	fault.NotFound:         {404, "not_found"},
 	fault.Expired:          {410, "expired"},

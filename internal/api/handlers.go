@@ -149,6 +149,16 @@ func (s *Server) patchFace(w http.ResponseWriter, r *http.Request) {
 	edge.WriteJSON(w, 200, wire.FaceOf(v))
 }
 
+// unlockFace lifts a lockout after failed verifications.
+func (s *Server) unlockFace(w http.ResponseWriter, r *http.Request) {
+	v, err := s.faces.Unlock(r.Context(), integrationID(r), r.PathValue("faceId"))
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	edge.WriteJSON(w, 200, wire.FaceOf(v))
+}
+
 func (s *Server) deleteFace(w http.ResponseWriter, r *http.Request) {
 	if err := s.faces.DeleteFace(r.Context(), integrationID(r), r.PathValue("faceId")); err != nil {
 		edge.Fail(w, r, err)

@@ -97,6 +97,7 @@ func (s *Server) native() edge.Surface {
 		auth("GET /v1/faces/{faceId}", s.getFace, nil),
 		auth("PATCH /v1/faces/{faceId}", s.patchFace, nil),
 		auth("DELETE /v1/faces/{faceId}", s.deleteFace, nil),
+		auth("POST /v1/faces/{faceId}/unlock", s.unlockFace, nil),
 		auth("POST /v1/faces/{faceId}/images", s.addImages, enrolUpload),
 		auth("GET /v1/faces/{faceId}/images/{imageId}", s.faceImage, nil),
 		auth("POST /v1/faces/{faceId}/verify", s.verify, oneUpload),

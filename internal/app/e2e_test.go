@@ -211,6 +211,47 @@ func runServerSuite(t *testing.T, db func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("lockout", func(t *testing.T) {
+		// max_attempts 3 (the default): three failed verifies in a row lock
+		// the face, the genuine person is then refused too, until unlocked.
+		a := s.newTenant("tenant-lockout") // its own tenant: other subtests count a's faces
+		r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "lock-1"}, [][2]string{{"images", angelina("img1.jpg")}}))
+		if r.Status != 201 || r.Body["locked"] != false || r.Body["failed_attempts"] != float64(0) {
+			t.Fatalf("enrol: %d %v", r.Status, r.Body)
+		}
+		verify := func(img string) reply {
+			return s.do(s.multipartReq("/v1/faces/lock-1/verify", a, nil, [][2]string{{"image", img}}))
+		}
+		for i := 0; i < 2; i++ {
+			if r := verify(other); r.Status != 200 || r.Body["verified"] != false {
+				t.Fatalf("failure %d: %d %v", i+1, r.Status, r.Body)
+			}
+		}
+		if r := verify(angelina("img2.jpg")); r.Body["verified"] != true { // resets the count
+			t.Fatalf("genuine between failures: %d %v", r.Status, r.Body)
+		}
+		for i := 0; i < 3; i++ {
+			if r := verify(other); r.Status != 200 || r.Body["verified"] != false {
+				t.Fatalf("failure %d after the reset: %d %v", i+1, r.Status, r.Body)
+			}
+		}
+		if r := verify(angelina("img2.jpg")); r.Status != 423 || r.code() != "face_locked" {
+			t.Fatalf("genuine after three failures: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("GET", "/v1/faces/lock-1", a, nil, "")); r.Body["locked"] != true || r.Body["failed_attempts"] != float64(3) || r.Body["locked_at"] == nil {
+			t.Fatalf("locked face: %v", r.Body)
+		}
+		if r := s.do(s.request("POST", "/v1/faces/lock-1/unlock", b, nil, "")); r.Status != 404 {
+			t.Fatalf("another tenant unlocked: %d %v", r.Status, r.Body)
+		}
+		if r := s.do(s.request("POST", "/v1/faces/lock-1/unlock", a, nil, "")); r.Status != 200 || r.Body["locked"] != false {
+			t.Fatalf("unlock: %d %v", r.Status, r.Body)
+		}
+		if r := verify(angelina("img2.jpg")); r.Status != 200 || r.Body["verified"] != true {
+			t.Fatalf("genuine after unlock: %d %v", r.Status, r.Body)
+		}
+	})
+
 	t.Run("enrol-verify-search-delete", func(t *testing.T) {
 		r := s.do(s.multipartReq("/v1/faces", a, map[string]string{"face_id": "user-1", "metadata": `{"plan":"gold"}`},
 			[][2]string{{"images", angelina("img1.jpg")}, {"images", angelina("img4.jpg")}}))

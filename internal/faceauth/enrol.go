@@ -76,6 +76,10 @@ type FaceView struct {
 	Metadata  json.RawMessage
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// FailedAttempts counts failed verifications in a row; LockedAt is
+	// when max_attempts of them locked the face (nil: not locked).
+	FailedAttempts int
+	LockedAt       *time.Time
 }
 
 // ImageView is one stored image of a face.

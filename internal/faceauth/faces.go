@@ -82,6 +82,7 @@ func (s *Service) view(ctx context.Context, integrationID string, f *store.Face)
 		return nil, err
 	}
 	v := &FaceView{ID: f.ID, FaceID: f.FaceID, Enabled: f.Enabled, Liveness: f.Liveness, Templates: len(tpls), Metadata: f.Metadata,
+		FailedAttempts: f.FailedAttempts, LockedAt: f.LockedAt,
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Images: make([]ImageView, 0, len(imgs))}
 	for _, im := range imgs {
 		v.Images = append(v.Images, ImageView{ID: im.ID, Challenge: im.Challenge, Width: im.Width, Height: im.Height, CreatedAt: im.CreatedAt})
@@ -153,6 +154,28 @@ func (s *Service) setEnabled(ctx context.Context, integrationID, faceID string, 
 			s.indexApplied(integrationID, version)
 		}
 	}
+	return s.view(ctx, integrationID, f)
+}
+
+// Unlock clears a face's lockout after failed verifications (and its
+// count of them): an operator's decision, recorded in the log.
+func (s *Service) Unlock(ctx context.Context, integrationID, faceID string) (*FaceView, error) {
+	v, err := s.unlock(ctx, integrationID, faceID)
+	return v, classified(err)
+}
+
+func (s *Service) unlock(ctx context.Context, integrationID, faceID string) (*FaceView, error) {
+	f, err := s.getFace(ctx, integrationID, faceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.UnlockFace(ctx, integrationID, f.ID); err != nil {
+		return nil, err
+	}
+	if f.LockedAt != nil {
+		s.log.InfoContext(ctx, "face unlocked", "integration", integrationID, "face", f.ID, "failed_attempts", f.FailedAttempts)
+	}
+	f.LockedAt, f.FailedAttempts = nil, 0
 	return s.view(ctx, integrationID, f)
 }
 

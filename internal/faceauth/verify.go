@@ -3,8 +3,11 @@ package faceauth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/visagehq/visage/internal/face"
+	"github.com/visagehq/visage/internal/fault"
+	"github.com/visagehq/visage/internal/store"
 )
 
 // LivenessResult is passive liveness on the 0–1 scale.
@@ -82,6 +85,10 @@ func (s *Service) verify(ctx context.Context, t Tenant, faceID string, img Image
 	if !f.Enabled {
 		return nil, fmt.Errorf("%w: %q", ErrFaceDisabled, faceID)
 	}
+	if f.LockedAt != nil {
+		return nil, &fault.Error{Kind: fault.Locked, Message: fmt.Sprintf("face %q is locked after %d failed verifications in a row (since %s); an operator can unlock it",
+			faceID, f.FailedAttempts, f.LockedAt.UTC().Format(time.RFC3339)), Subject: faceID}
+	}
 	p, err := s.oneFace(ctx, img.Data, false)
 	if err != nil {
 		return nil, &ImageError{Name: img.Name, Err: err}
@@ -95,7 +102,33 @@ func (s *Service) verify(ctx context.Context, t Tenant, faceID string, img Image
 	v.Match = float64(best.Score) >= t.Policy.MatchThreshold
 	v.Verified = v.Match && v.Liveness.Live
 	s.log.InfoContext(ctx, "verify", "integration", t.ID, "face", f.ID, "similarity", best.Score, "match", v.Match, "live", v.Liveness.Live)
+	if err := s.countAttempt(ctx, t, f, v); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// countAttempt enforces the integration's max_attempts: failed
+// verifications in a row lock the face until an operator unlocks it; a
+// success resets the count, unless failures running alongside it locked
+// the face first (then the success is withheld too).
+func (s *Service) countAttempt(ctx context.Context, t Tenant, f *store.Face, v *Verification) error {
+	// The count must land even when the client hangs up on its answer.
+	ctx = context.WithoutCancel(ctx)
+	if v.Verified {
+		if f.FailedAttempts == 0 {
+			return nil
+		}
+		return s.st.PassVerification(ctx, t.ID, f.ID)
+	}
+	n, locked, err := s.st.FailVerification(ctx, t.ID, f.ID, t.Policy.MaxAttempts)
+	if err != nil {
+		return err
+	}
+	if locked && n == t.Policy.MaxAttempts {
+		s.log.WarnContext(ctx, "face locked after failed verifications", "integration", t.ID, "face", f.ID, "attempts", n)
+	}
+	return nil
 }
 
 // best is the highest similarity of e to any of refs.

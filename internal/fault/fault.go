@@ -50,13 +50,14 @@ const (
 	Unavailable      Kind = "unavailable"   // shutting down or a dependency is down
 	Integrity        Kind = "integrity"     // stored data failed its integrity check
 	InvalidVideo     Kind = "invalid_video" // not a video, corrupt, no video stream, too long
+	Locked           Kind = "locked"        // locked after too many failed verifications
 )
 
 // Kinds lists every Kind, for exhaustiveness tests of renderers.
 var Kinds = []Kind{Internal, BadRequest, MissingField, MalformedBody, InvalidImage, EmptyImage, Unsupported,
 	ImageTooLarge, PayloadTooLarge, NoFace, MultipleFaces, LowQuality, Spoof, FacesDiffer, ChallengeNotMet,
 	NotEnrolled, AlreadyEnrolled, Duplicate, Disabled, Conflict, NotFound, Expired, Gone, Closed, Unauthorized,
-	Forbidden, MethodNotAllowed, RateLimited, Busy, Unavailable, Integrity, InvalidVideo}
+	Forbidden, MethodNotAllowed, RateLimited, Busy, Unavailable, Integrity, InvalidVideo, Locked}
 
 // Error is a classified failure. Message is safe to show a client (for
 // Internal it is generic; the cause goes to the log).

@@ -5,11 +5,16 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
-const faceCols = `id, integration_id, face_id, enabled, created_at, updated_at, metadata, liveness`
+const (
+	faceInsertCols = `id, integration_id, face_id, enabled, created_at, updated_at, metadata, liveness`
+	faceCols       = faceInsertCols + `, failed_attempts, locked_at`
+)
 
 // Page sizes of ListFaces: the default for limit <= 0, and the cap.
 const (
@@ -27,7 +32,7 @@ func (c *conn) CreateFace(ctx context.Context, f *Face) error {
 	if err != nil {
 		return wrap(err, "create face %q", f.FaceID)
 	}
-	_, err = c.exec(ctx, `INSERT INTO faces (`+faceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = c.exec(ctx, `INSERT INTO faces (`+faceInsertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.IntegrationID, f.FaceID, f.Enabled, c.d.ts(f.CreatedAt), c.d.ts(f.UpdatedAt), meta, f.Liveness)
 	return wrap(err, "create face %q", f.FaceID)
 }
@@ -58,7 +63,37 @@ func (c *conn) getFace(ctx context.Context, col, integrationID, val string) (*Fa
 
 func faceDest(f *Face, meta *sql.NullString) []any {
 	return []any{&f.ID, &f.IntegrationID, &f.FaceID, &f.Enabled,
-		tsDest{&f.CreatedAt}, tsDest{&f.UpdatedAt}, meta, &f.Liveness}
+		tsDest{&f.CreatedAt}, tsDest{&f.UpdatedAt}, meta, &f.Liveness, &f.FailedAttempts, nullTSDest{&f.LockedAt}}
+}
+
+func (c *conn) FailVerification(ctx context.Context, integrationID, ref string, max int) (int, bool, error) {
+	if max <= 0 {
+		max = math.MaxInt32
+	}
+	var n int
+	var locked bool
+	err := c.scanRow(ctx, `UPDATE faces SET failed_attempts = failed_attempts + 1,
+		locked_at = CASE WHEN locked_at IS NULL AND failed_attempts + 1 >= ? THEN ? ELSE locked_at END
+		WHERE integration_id = ? AND id = ? RETURNING failed_attempts, locked_at IS NOT NULL`,
+		[]any{max, c.d.ts(now()), integrationID, ref}, &n, &locked)
+	return n, locked, wrap(err, "count a failed verification of face %s", ref)
+}
+
+func (c *conn) PassVerification(ctx context.Context, integrationID, ref string) error {
+	err := c.execOne(ctx, `UPDATE faces SET failed_attempts = 0 WHERE integration_id = ? AND id = ? AND locked_at IS NULL`,
+		integrationID, ref)
+	if errors.Is(err, ErrNotFound) {
+		if _, gerr := c.GetFace(ctx, integrationID, ref); gerr == nil {
+			err = ErrLocked
+		}
+	}
+	return wrap(err, "reset the failed verifications of face %s", ref)
+}
+
+func (c *conn) UnlockFace(ctx context.Context, integrationID, ref string) error {
+	err := c.execOne(ctx, `UPDATE faces SET failed_attempts = 0, locked_at = NULL, updated_at = ? WHERE integration_id = ? AND id = ?`,
+		c.d.ts(now()), integrationID, ref)
+	return wrap(err, "unlock face %s", ref)
 }
 
 func (c *conn) UpdateFace(ctx context.Context, f *Face) error {

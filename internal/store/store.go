@@ -36,6 +36,8 @@ var (
 	// ErrInvalid: the caller passed a value the store refuses to persist
 	// (out-of-range policy, malformed cursor).
 	ErrInvalid = errors.New("store: invalid argument")
+	// ErrLocked: the face is locked after too many failed verifications.
+	ErrLocked = errors.New("store: face locked")
 )
 
 // Store is a handle on one database. It is safe for concurrent use.
@@ -133,6 +135,15 @@ type Faces interface {
 	// transaction and returns the images' blob keys, which the caller must
 	// delete from blob storage (GDPR erasure).
 	DeleteFace(ctx context.Context, integrationID, ref string) (blobKeys []string, err error)
+	// FailVerification counts a failed verification of a face and locks
+	// the face when the count in a row reaches max (max <= 0: never). It
+	// returns the count and whether the face is locked now.
+	FailVerification(ctx context.Context, integrationID, ref string, max int) (attempts int, locked bool, err error)
+	// PassVerification resets a face's count of failures; ErrLocked when
+	// the face was locked meanwhile (the success does not count).
+	PassVerification(ctx context.Context, integrationID, ref string) error
+	// UnlockFace clears a face's lock and its count of failures.
+	UnlockFace(ctx context.Context, integrationID, ref string) error
 }
 
 // FaceImages persists the metadata of stored face images; the bytes live in
@@ -262,6 +273,11 @@ type Face struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Metadata  json.RawMessage
+	// FailedAttempts counts failed verifications in a row; at the
+	// integration's max_attempts the face is locked (LockedAt) until an
+	// operator unlocks it.
+	FailedAttempts int
+	LockedAt       *time.Time
 }
 
 // Face.Liveness values.

@@ -33,6 +33,7 @@ var pageErrors = map[fault.Kind]struct {
 	fault.AlreadyEnrolled:  {409, "This face is already registered."},
 	fault.Duplicate:        {409, "This face is already registered to another account."},
 	fault.Disabled:         {403, "This account is disabled."},
+	fault.Locked:           {423, "This account is locked after too many failed attempts. Contact support to unlock it."},
 	fault.Conflict:         {409, "The page is out of step with the server. It will catch up."},
 	fault.NotFound:         {404, "This link does not exist."},
 	fault.Expired:          {410, "This link has expired."},

@@ -25,6 +25,11 @@ type Face struct {
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// Locked after max_attempts failed verifications in a row, until
+	// POST /v1/faces/{faceId}/unlock.
+	Locked         bool       `json:"locked"`
+	LockedAt       *time.Time `json:"locked_at"`
+	FailedAttempts int        `json:"failed_attempts"`
 }
 
 // Image is one stored image of a face.
@@ -39,7 +44,8 @@ type Image struct {
 // FaceOf converts a face view.
 func FaceOf(v *faceauth.FaceView) Face {
 	out := Face{ID: v.ID, FaceID: v.FaceID, Enabled: v.Enabled, Liveness: v.Liveness, Templates: v.Templates,
-		Metadata: v.Metadata, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, Images: make([]Image, 0, len(v.Images))}
+		Metadata: v.Metadata, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, Images: make([]Image, 0, len(v.Images)),
+		Locked: v.LockedAt != nil, LockedAt: v.LockedAt, FailedAttempts: v.FailedAttempts}
 	for _, im := range v.Images {
 		out.Images = append(out.Images, Image{ID: im.ID, Challenge: im.Challenge, Width: im.Width, Height: im.Height, CreatedAt: im.CreatedAt})
 	}

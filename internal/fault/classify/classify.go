@@ -37,6 +37,7 @@ var rules = []rule{
 	{store.ErrNotFound, fault.NotFound, "not found"},
 	{store.ErrConflict, fault.Conflict, "conflicting change; retry"},
 	{store.ErrInvalid, fault.BadRequest, ""},
+	{store.ErrLocked, fault.Locked, "face is locked after too many failed verifications"},
 	{blob.ErrNotFound, fault.Integrity, "a stored file is missing"},
 	{blob.ErrTooLarge, fault.PayloadTooLarge, ""},
 	{context.DeadlineExceeded, fault.Busy, "the server is busy; retry shortly"},

@@ -219,3 +219,49 @@ func sorted(s []string) []string {
 	slices.Sort(c)
 	return c
 }
+
+func testFaceLockout(t *testing.T, s store.Store) {
+	a, b := newIntegration(t, s), newIntegration(t, s)
+	f := newFace(t, s, a.ID)
+	for i := 1; i <= 2; i++ {
+		n, locked, err := s.FailVerification(ctx(t), a.ID, f.ID, 3)
+		noErr(t, "fail", err)
+		if n != i || locked {
+			t.Fatalf("failure %d: count %d, locked %v", i, n, locked)
+		}
+	}
+	// A success resets the count.
+	noErr(t, "pass", s.PassVerification(ctx(t), a.ID, f.ID))
+	for i := 1; i <= 3; i++ {
+		n, locked, err := s.FailVerification(ctx(t), a.ID, f.ID, 3)
+		noErr(t, "fail", err)
+		if n != i || locked != (i == 3) {
+			t.Fatalf("failure %d after reset: count %d, locked %v", i, n, locked)
+		}
+	}
+	got, err := s.GetFace(ctx(t), a.ID, f.ID)
+	noErr(t, "get locked", err)
+	if got.LockedAt == nil || got.FailedAttempts != 3 {
+		t.Fatalf("locked face reads %+v", got)
+	}
+	// Locked: a success does not count, further failures keep it locked.
+	wantErr(t, "pass while locked", s.PassVerification(ctx(t), a.ID, f.ID), store.ErrLocked)
+	if _, locked, _ := s.FailVerification(ctx(t), a.ID, f.ID, 3); !locked {
+		t.Fatal("a fourth failure unlocked the face")
+	}
+	// Another integration can neither count against nor unlock the face.
+	_, _, err = s.FailVerification(ctx(t), b.ID, f.ID, 3)
+	wantErr(t, "fail across integrations", err, store.ErrNotFound)
+	wantErr(t, "unlock across integrations", s.UnlockFace(ctx(t), b.ID, f.ID), store.ErrNotFound)
+	noErr(t, "unlock", s.UnlockFace(ctx(t), a.ID, f.ID))
+	got, _ = s.GetFace(ctx(t), a.ID, f.ID)
+	if got.LockedAt != nil || got.FailedAttempts != 0 {
+		t.Fatalf("unlocked face reads %+v", got)
+	}
+	noErr(t, "pass after unlock", s.PassVerification(ctx(t), a.ID, f.ID))
+	// max <= 0 never locks.
+	if _, locked, _ := s.FailVerification(ctx(t), a.ID, f.ID, 0); locked {
+		t.Fatal("max 0 locked the face")
+	}
+	wantErr(t, "pass missing", s.PassVerification(ctx(t), a.ID, "face_missing"), store.ErrNotFound)
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"face/isolation", testFaceIsolation},
 		{"face/pagination", testFacePagination},
 		{"face/delete-cascade", testFaceDelete},
+		{"face/lockout", testFaceLockout},
 		{"image/crud", testImageCRUD},
 		{"template/crud", testTemplateCRUD},
 		{"template/list-for-index", testListTemplates},

@@ -54,6 +54,8 @@ func answer(route string, r *http.Request, e *fault.Error) (int, string) {
 		return 404, "Face not enrolled for this user"
 	case fault.Disabled:
 		return 403, "Face is disabled for this user"
+	case fault.Locked:
+		return 403, "Face is locked after too many failed attempts"
 	case fault.AlreadyEnrolled:
 		return 400, "Face already registered"
 	case fault.Duplicate:

@@ -238,6 +238,10 @@ type Server struct {
 	WebhookRetentionDays int           // days finished deliveries are kept; 0 = forever
 }
 
+// MaxTokenTTL caps bearer tokens: a leaked token is good until it expires
+// or its key is revoked.
+const MaxTokenTTL = 24 * time.Hour
+
 // MaxCaptureLinkTTL is the longest hosted capture link.
 const MaxCaptureLinkTTL = 30 * 24 * time.Hour
 
@@ -251,7 +255,7 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	add(fs, int64Value{&c.MaxBodyBytes}, "max-body-bytes", "VISAGE_MAX_BODY_BYTES", "BYTES", "largest request body (413 above)")
 	add(fs, floatValue{&c.RateLimit}, "rate-limit", "VISAGE_RATE_LIMIT", "N", "requests per second per API key; 0 disables")
 	add(fs, intValue{&c.RateBurst}, "rate-burst", "VISAGE_RATE_BURST", "N", "burst size per API key")
-	add(fs, durationValue{p: &c.TokenTTL}, "token-ttl", "VISAGE_TOKEN_TTL", "DURATION", "lifetime of bearer tokens from POST /v1/auth/token")
+	add(fs, durationValue{p: &c.TokenTTL, max: MaxTokenTTL}, "token-ttl", "VISAGE_TOKEN_TTL", "DURATION", "lifetime of bearer tokens from POST /v1/auth/token, at most 24h (a token outlives nothing but its key's revocation)")
 	add(fs, logLevelValue{&c.LogLevel}, "log-level", "VISAGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error")
 	add(fs, intValue{&c.Workers}, "workers", "VISAGE_WORKERS", "N", "concurrent face-engine jobs; 0 = number of cores")
 	add(fs, durationValue{p: &c.CaptureLinkTTL, max: MaxCaptureLinkTTL}, "capture-ttl", "VISAGE_CAPTURE_TTL", "DURATION", "lifetime of a hosted capture link, at most 720h (30 days)")

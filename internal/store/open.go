@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -30,6 +33,11 @@ func Open(ctx context.Context, url string) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d == sqliteDialect {
+		if err := createPrivate(sqlitePath(dsn)); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
@@ -40,6 +48,26 @@ func Open(ctx context.Context, url string) (Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createPrivate creates a new SQLite database file readable by its owner
+// only. SQLite gives its -wal and -shm files the database file's mode, so
+// they follow; an existing file keeps the mode its operator chose.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// sqlitePath is the file of a SQLite DSN built by sqliteFile.
+func sqlitePath(dsn string) string {
+	path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	return path
 }
 
 // parseURL picks the dialect and builds the driver's DSN.

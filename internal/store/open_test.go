@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,5 +80,28 @@ func TestNewID(t *testing.T) {
 	a, b := NewID("int_"), NewID("int_")
 	if a == b || len(a) != len("int_")+26 || !strings.HasPrefix(a, "int_") {
 		t.Fatalf("NewID: %q %q", a, b)
+	}
+}
+
+// A new SQLite database and its WAL files are readable by their owner
+// only: they hold the sealed templates, key hashes and case data.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "visage.db")
+	s, err := Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }

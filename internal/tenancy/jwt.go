@@ -118,6 +118,11 @@ func (s *Service) AuthenticateJWT(ctx context.Context, token string) (*Principal
 	if kid, _ := t.Header["kid"].(string); kid == "" || kid != claims.KeyID || claims.Subject == "" || claims.ID == "" {
 		return nil, unauthorized(ReasonInvalid)
 	}
+	// A token made to live longer than any Visage issues (a forged claim
+	// under a leaked signing key, or a setting since lowered) is refused.
+	if claims.IssuedAt == nil || claims.ExpiresAt.Sub(claims.IssuedAt.Time) > s.ttl {
+		return nil, unauthorized(ReasonInvalid)
+	}
 	k, err := s.st.GetAPIKey(ctx, claims.KeyID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

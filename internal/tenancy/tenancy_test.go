@@ -314,6 +314,12 @@ func TestJWTForgeries(t *testing.T) {
 	wrongIssuer.Issuer = "evil"
 	noExp := good
 	noExp.ExpiresAt = nil
+	noIat := good
+	noIat.IssuedAt = nil
+	// Signed with the real key but made to live a year: longer than any
+	// token the service issues.
+	longLived := good
+	longLived.ExpiresAt = jwt.NewNumericDate(now.Add(365 * 24 * time.Hour))
 
 	valid := sign(jwt.SigningMethodHS256, good, c.Key.KeyID, f.jwtKey)
 	parts := strings.Split(valid, ".")
@@ -333,6 +339,8 @@ func TestJWTForgeries(t *testing.T) {
 		"unknown key":          sign(jwt.SigningMethodHS256, claims("key_nope", c.Integration.ID), "key_nope", f.jwtKey),
 		"wrong issuer":         sign(jwt.SigningMethodHS256, wrongIssuer, c.Key.KeyID, f.jwtKey),
 		"no exp":               sign(jwt.SigningMethodHS256, noExp, c.Key.KeyID, f.jwtKey),
+		"no iat":               sign(jwt.SigningMethodHS256, noIat, c.Key.KeyID, f.jwtKey),
+		"lifetime over ttl":    sign(jwt.SigningMethodHS256, longLived, c.Key.KeyID, f.jwtKey),
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {

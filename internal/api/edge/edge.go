@@ -11,6 +11,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -175,7 +176,15 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 	WriteJSON(w, 500, map[string]string{"error": fe.Message})
 }
 
+// clientGone reports whether the request's context ended before its
+// handler did: the client disconnected, or shutdown cancelled it.
+func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
+
 func logFailure(ctx context.Context, log *slog.Logger, fe *fault.Error, err error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		log.InfoContext(ctx, "request abandoned", "kind", fe.Kind, "err", err)
+		return
+	}
 	switch fe.Kind {
 	case fault.Busy, fault.Unavailable: // overload and shutdown are expected, not faults
 		log.WarnContext(ctx, "request refused", "kind", fe.Kind, "err", err)
@@ -292,11 +301,17 @@ func (e *Edge) record(ctx context.Context, s Surface, route string, r *http.Requ
 	method := methodLabel(r.Method)
 	e.cfg.Metrics.observe(s.Name, route, method, status, d)
 	level := slog.LevelInfo
-	if status >= 500 {
+	attrs := []any{"surface", s.Name, "method", method, "route", route, "path", RedactPath(r.URL.Path),
+		"status", status, "bytes", sw.bytes, "ms", float64(d.Microseconds()) / 1000, "remote", r.RemoteAddr}
+	switch {
+	case clientGone(r):
+		// The client hung up (or the server is draining): nobody read the
+		// answer, and nothing here failed.
+		attrs = append(attrs, "client_gone", true)
+	case status >= 500:
 		level = slog.LevelError
 	}
-	e.cfg.Log.Log(ctx, level, "request", "surface", s.Name, "method", method, "route", route, "path", RedactPath(r.URL.Path),
-		"status", status, "bytes", sw.bytes, "ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
+	e.cfg.Log.Log(ctx, level, "request", attrs...)
 }
 
 // methodLabel keeps metric and log labels to a closed set: a client can

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/visagehq/visage/internal/app"
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
@@ -24,6 +25,7 @@ const adminUsage = `usage:
   visage admin integration set --id INTEGRATION_ID [--callback-url URL] [--theme-file FILE]
         [--required-challenges a,b] [--match-threshold N] [--liveness-threshold N] [--max-attempts N] [--retention-days N]
   visage admin integration keys INTEGRATION_ID [--rotate] [flags]
+  visage admin key create --integration INTEGRATION_ID --scope verify|enrol|admin [--label TEXT] [flags]
   visage admin key list --integration INTEGRATION_ID [flags]
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
 
@@ -128,6 +130,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		run = adminSet
 	case "integration keys":
 		run = adminKeys
+	case "key create":
+		run = adminCreateKey
 	case "key list":
 		run = adminListKeys
 	case "key revoke":
@@ -330,6 +334,32 @@ func adminRotateKey(ctx context.Context, name string, args []string) error {
 	return nil
 }
 
+func adminCreateKey(ctx context.Context, name string, args []string) error {
+	e := newAdminEnv(name, "admin key create --integration INTEGRATION_ID --scope verify|enrol|admin [--label TEXT] [--json] [flags]",
+		"Issue an extra API key limited to a scope: verify (verify, search, compare, read), enrol (also enrol, capture, cases, delete) or admin (also policy, webhooks, unlocks, reviews).")
+	integration := e.fs.String("integration", "", "integration id (required)")
+	scope := e.fs.String("scope", "", "verify, enrol or admin (required)")
+	label := e.fs.String("label", "", "what the key is for, e.g. \"login service\"")
+	if err := e.parse(args, "integration", "scope"); err != nil {
+		return err
+	}
+	if err := e.open(ctx); err != nil {
+		return err
+	}
+	defer e.close()
+	ctx = actor.With(ctx, actor.Actor{ID: "operator:cli", Remote: "local"})
+	k, err := e.tenant.CreateKey(ctx, *integration, *label, *scope)
+	if err != nil {
+		return notFound(err, "no integration "+*integration)
+	}
+	if e.json {
+		fmt.Fprintln(os.Stderr, "visage: "+secretsWarning)
+		return emit(toNewKeyJSON(k), false)
+	}
+	fmt.Printf("New %s-scoped API key for %s.\n\n  API key id:        %s\n  x-api-key token:   %s\n\n%s\n", k.Scope, k.IntegrationID, k.KeyID, k.Token, secretsWarning)
+	return nil
+}
+
 func adminListKeys(ctx context.Context, name string, args []string) error {
 	e := newAdminEnv(name, "admin key list --integration INTEGRATION_ID [--json] [flags]", "List an integration's API keys (never their secrets).")
 	integration := e.fs.String("integration", "", "integration id (required)")
@@ -346,16 +376,16 @@ func adminListKeys(ctx context.Context, name string, args []string) error {
 	}
 	out := make([]keyJSON, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, keyJSON{ID: k.ID, IntegrationID: k.IntegrationID, Label: k.Label,
+		out = append(out, keyJSON{ID: k.ID, IntegrationID: k.IntegrationID, Label: k.Label, Scope: k.Scope,
 			CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt})
 	}
 	if e.json {
 		return emit(out, false)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "KEY ID\tLABEL\tCREATED (UTC)\tLAST USED\tREVOKED")
+	fmt.Fprintln(w, "KEY ID\tLABEL\tSCOPE\tCREATED (UTC)\tLAST USED\tREVOKED")
 	for _, k := range out {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Label, k.CreatedAt.Format(time.DateTime),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Label, k.Scope, k.CreatedAt.Format(time.DateTime),
 			optTime(k.LastUsedAt, "never"), optTime(k.RevokedAt, "-"))
 	}
 	return w.Flush()
@@ -425,18 +455,20 @@ type newKeyJSON struct {
 	KeyID         string    `json:"keyId"`
 	Secret        string    `json:"secret"`
 	Token         string    `json:"token"`
+	Scope         string    `json:"scope"`
 	CreatedAt     time.Time `json:"createdAt"`
 	Revoked       []string  `json:"revokedKeyIds,omitempty"`
 }
 
 func toNewKeyJSON(k *tenancy.NewKey) newKeyJSON {
-	return newKeyJSON{k.IntegrationID, k.KeyID, k.Secret, k.Token, k.CreatedAt, k.Revoked}
+	return newKeyJSON{k.IntegrationID, k.KeyID, k.Secret, k.Token, k.Scope, k.CreatedAt, k.Revoked}
 }
 
 type keyJSON struct {
 	ID            string     `json:"id"`
 	IntegrationID string     `json:"integrationId"`
 	Label         string     `json:"label"`
+	Scope         string     `json:"scope"`
 	CreatedAt     time.Time  `json:"createdAt"`
 	LastUsedAt    *time.Time `json:"lastUsedAt"`
 	RevokedAt     *time.Time `json:"revokedAt"`

@@ -116,7 +116,32 @@ func (s *Server) native() edge.Surface {
 		auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook, nil),
 	}
 	routes = append(routes, s.verificationRoutes()...)
+	for i := range routes {
+		routes[i].Scope = nativeScopes[routes[i].Pattern]
+	}
 	return edge.Surface{Name: "v1", Renderer: renderer{}, Prefixes: []string{"/v1/", "/files/"}, Routes: routes}
+}
+
+// nativeScopes are the routes a verify-scoped key may not use: what
+// changes enrolments and cases needs enrol, what changes policy,
+// webhooks or another party's decision needs admin. The rest (verify,
+// search, compare, read) any key may use.
+var nativeScopes = map[string]string{
+	"POST /v1/faces":                              tenancy.ScopeEnrol,
+	"PATCH /v1/faces/{faceId}":                    tenancy.ScopeEnrol,
+	"DELETE /v1/faces/{faceId}":                   tenancy.ScopeEnrol,
+	"POST /v1/faces/{faceId}/images":              tenancy.ScopeEnrol,
+	"POST /v1/capture-sessions":                   tenancy.ScopeEnrol,
+	"POST /v1/verifications":                      tenancy.ScopeEnrol,
+	"POST /v1/verifications/{id}/submit":          tenancy.ScopeEnrol,
+	"POST /v1/faces/{faceId}/unlock":              tenancy.ScopeAdmin,
+	"PATCH /v1/integration":                       tenancy.ScopeAdmin,
+	"PUT /v1/webhooks":                            tenancy.ScopeAdmin,
+	"POST /v1/webhooks/ping":                      tenancy.ScopeAdmin,
+	"GET /v1/webhooks/deliveries":                 tenancy.ScopeAdmin,
+	"GET /v1/webhooks/deliveries/{id}":            tenancy.ScopeAdmin,
+	"POST /v1/webhooks/deliveries/{id}/redeliver": tenancy.ScopeAdmin,
+	"POST /v1/verifications/{id}/review":          tenancy.ScopeAdmin,
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

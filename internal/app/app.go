@@ -15,6 +15,7 @@ import (
 
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/crypto"
+	"github.com/visagehq/visage/internal/models"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
 )
@@ -184,11 +185,17 @@ func Tenancy(c *config.Server, st store.Store, log *slog.Logger) (*tenancy.Servi
 	for i, o := range k.Old {
 		old[i] = tenancy.DeriveJWTKey(o)
 	}
+	m, err := models.Load(c.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	match, live := m.Floors()
 	return tenancy.New(st, k.Ring, tenancy.Options{
 		TokenTTL:   c.TokenTTL,
 		JWTKey:     tenancy.DeriveJWTKey(k.Current),
 		OldJWTKeys: old,
 		Logger:     log,
+		Floors:     tenancy.Floors{MatchScore: match, Liveness: live},
 	}), nil
 }
 

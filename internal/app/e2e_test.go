@@ -614,3 +614,48 @@ func TestTwoNodesShareSearch(t *testing.T) {
 		t.Fatalf("node 1 still finds a face disabled on node 2: %v", c)
 	}
 }
+
+// A verify-scoped key verifies but cannot loosen the policy, enrol or
+// unlock; an admin key cannot set thresholds under the model's floors; a
+// policy change is on the audit log with who made it.
+func TestScopedKeysAndFloors(t *testing.T) {
+	s := startServer(t, "", "", nil)
+	admin := s.newTenant("scopes")
+	keyID, _, _ := strings.Cut(admin, ".")
+	k, _ := s.srv.Store().GetAPIKey(t.Context(), keyID)
+	vk, err := s.srv.Tenant.CreateKey(t.Context(), k.IntegrationID, "login", "verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	angelina := func(n string) string { return fx(t, "faces", "deepface", "id00_img1", n) }
+	if r := s.do(s.multipartReq("/v1/faces", admin, map[string]string{"face_id": "sc-1"}, [][2]string{{"images", angelina("img1.jpg")}})); r.Status != 201 {
+		t.Fatalf("enrol: %d %v", r.Status, r.Body)
+	}
+	if r := s.do(s.multipartReq("/v1/faces/sc-1/verify", vk.Token, nil, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 200 || r.Body["verified"] != true {
+		t.Fatalf("verify with a verify key: %d %v", r.Status, r.Body)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"PATCH", "/v1/integration", `{"match_threshold":0.0001,"liveness_threshold":0}`},
+		{"POST", "/v1/faces/sc-1/unlock", ""},
+		{"PUT", "/v1/webhooks", `{"urls":{}}`},
+	} {
+		if r := s.do(s.request(c.method, c.path, vk.Token, strings.NewReader(c.body), "application/json")); r.Status != 403 || r.code() != "forbidden" {
+			t.Fatalf("%s %s with a verify key: %d %v", c.method, c.path, r.Status, r.Body)
+		}
+	}
+	if r := s.do(s.multipartReq("/v1/faces", vk.Token, map[string]string{"face_id": "sc-2"}, [][2]string{{"images", angelina("img4.jpg")}})); r.Status != 403 {
+		t.Fatalf("enrol with a verify key: %d %v", r.Status, r.Body)
+	}
+	for _, body := range []string{`{"match_threshold":0.0001}`, `{"liveness_threshold":0.01}`} {
+		if r := s.do(s.request("PATCH", "/v1/integration", admin, strings.NewReader(body), "application/json")); r.Status != 400 {
+			t.Fatalf("%s under the floor: %d %v", body, r.Status, r.Body)
+		}
+	}
+	if r := s.do(s.request("PATCH", "/v1/integration", admin, strings.NewReader(`{"match_threshold":80}`), "application/json")); r.Status != 200 {
+		t.Fatalf("raise the threshold: %d %v", r.Status, r.Body)
+	}
+	ev, err := s.srv.Store().ListAuditEvents(t.Context(), k.IntegrationID, time.Time{}, 10)
+	if err != nil || len(ev) != 1 || ev[0].Action != "integration.settings_changed" || ev[0].Actor != "key:"+keyID || ev[0].Remote == "" {
+		t.Fatalf("audit log: %+v %v", ev, err)
+	}
+}

@@ -60,8 +60,11 @@ type Model struct {
 	OpenIndex      int     `json:"open_index,omitempty"`
 	SmileIndex     int     `json:"smile_index,omitempty"`
 	Threshold      float32 `json:"threshold,omitempty"`
-	BinDegrees     float32 `json:"bin_degrees,omitempty"`
-	OffsetDegrees  float32 `json:"offset_degrees,omitempty"`
+	// MinThreshold is the lowest decision threshold an integration may
+	// set for this model (liveness; 0: no floor).
+	MinThreshold  float32 `json:"min_threshold,omitempty"`
+	BinDegrees    float32 `json:"bin_degrees,omitempty"`
+	OffsetDegrees float32 `json:"offset_degrees,omitempty"`
 
 	// Calibration ties the embedding's cosine to the 0–100 score and to
 	// measured false-accept rates (see docs/calibration.md).
@@ -76,6 +79,22 @@ type Calibration struct {
 	Anchors [][2]float32 `json:"anchors"`
 	// MatchScore is the default decision threshold on the 0–100 scale.
 	MatchScore float32 `json:"match_score"`
+	// MinMatchScore is the lowest threshold an integration may set: the
+	// loosest false-accept rate the product allows (0: no floor).
+	MinMatchScore float32 `json:"min_match_score,omitempty"`
+}
+
+// Floors are the lowest thresholds an integration may choose: the
+// embedding's min_match_score (0–100 scale) and the liveness model's
+// min_threshold. Zero means no floor.
+func (m *Manifest) Floors() (matchScore, liveness float64) {
+	if e := m.Models["embedding"]; e != nil && e.Calibration != nil {
+		matchScore = float64(e.Calibration.MinMatchScore)
+	}
+	if l := m.Models["liveness"]; l != nil {
+		liveness = float64(l.MinThreshold)
+	}
+	return matchScore, liveness
 }
 
 // Roles the engine requires; others are optional.

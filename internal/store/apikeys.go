@@ -2,10 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
-const apiKeyCols = `id, integration_id, secret_hash, label, created_at, last_used_at, revoked_at`
+const apiKeyCols = `id, integration_id, secret_hash, label, created_at, last_used_at, revoked_at, scope`
 
 func (c *conn) CreateAPIKey(ctx context.Context, k *APIKey) error {
 	if k.ID == "" {
@@ -13,9 +14,15 @@ func (c *conn) CreateAPIKey(ctx context.Context, k *APIKey) error {
 	}
 	k.CreatedAt = stampOrNow(k.CreatedAt)
 	k.LastUsedAt, k.RevokedAt = stampPtr(k.LastUsedAt), stampPtr(k.RevokedAt)
-	_, err := c.exec(ctx, `INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if k.Scope == "" {
+		k.Scope = ScopeAdmin
+	}
+	if !ValidScope(k.Scope) {
+		return wrap(fmt.Errorf("%w: scope %q (verify, enrol or admin)", ErrInvalid, k.Scope), "create API key %s", k.ID)
+	}
+	_, err := c.exec(ctx, `INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.IntegrationID, k.SecretHash, k.Label, c.d.ts(k.CreatedAt),
-		c.d.nullTS(k.LastUsedAt), c.d.nullTS(k.RevokedAt))
+		c.d.nullTS(k.LastUsedAt), c.d.nullTS(k.RevokedAt), k.Scope)
 	return wrap(err, "create API key %s", k.ID)
 }
 
@@ -55,7 +62,7 @@ func (c *conn) RevokeAPIKey(ctx context.Context, integrationID, id string, at ti
 
 func apiKeyDest(k *APIKey) []any {
 	return []any{&k.ID, &k.IntegrationID, &k.SecretHash, &k.Label, tsDest{&k.CreatedAt},
-		nullTSDest{&k.LastUsedAt}, nullTSDest{&k.RevokedAt}}
+		nullTSDest{&k.LastUsedAt}, nullTSDest{&k.RevokedAt}, &k.Scope}
 }
 
 // stampPtr is stamp for an optional time.

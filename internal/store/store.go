@@ -77,6 +77,16 @@ type Data interface {
 	CaptureSessions
 	IndexVersions
 	Verifications
+	Audit
+}
+
+// Audit persists the audit log.
+type Audit interface {
+	// AddAuditEvent appends e, filling e.ID ("aud_…") and e.CreatedAt.
+	AddAuditEvent(ctx context.Context, e *AuditEvent) error
+	// ListAuditEvents returns up to limit of an integration's events,
+	// newest first, created before before (zero: now).
+	ListAuditEvents(ctx context.Context, integrationID string, before time.Time, limit int) ([]AuditEvent, error)
 }
 
 // Integrations persists tenants.
@@ -257,6 +267,48 @@ type APIKey struct {
 	CreatedAt     time.Time
 	LastUsedAt    *time.Time
 	RevokedAt     *time.Time
+	// Scope is what the key may do: ScopeVerify, ScopeEnrol or ScopeAdmin
+	// (each includes the ones before it); "" on create means admin.
+	Scope string
+}
+
+// API key scopes, from least to most.
+const (
+	ScopeVerify = "verify" // verify, search, compare, detect, read
+	ScopeEnrol  = "enrol"  // also enrol, capture, open and submit verification cases, delete
+	ScopeAdmin  = "admin"  // also policy, webhooks, unlocks, reviews
+)
+
+// Scopes lists the scopes from least to most.
+var Scopes = []string{ScopeVerify, ScopeEnrol, ScopeAdmin}
+
+// ValidScope reports whether s names a scope.
+func ValidScope(s string) bool { return s == ScopeVerify || s == ScopeEnrol || s == ScopeAdmin }
+
+// ScopeAllows reports whether a key of scope have may act where want is
+// required.
+func ScopeAllows(have, want string) bool { return scopeRank(have) >= scopeRank(want) }
+
+func scopeRank(s string) int {
+	for i, x := range Scopes {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// AuditEvent is one change someone made: who (an API key id, an operator
+// command), from where, what and to which subject.
+type AuditEvent struct {
+	ID            string
+	IntegrationID string
+	Actor         string
+	Remote        string
+	Action        string // e.g. "integration.settings_changed"
+	Subject       string // the changed thing's id
+	Detail        json.RawMessage
+	CreatedAt     time.Time
 }
 
 // Face is an enrolled subject.

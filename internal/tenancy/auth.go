@@ -85,5 +85,5 @@ func (s *Service) principal(ctx context.Context, k *store.APIKey, scheme string)
 			s.log.WarnContext(ctx, "record API key use", "key", k.ID, "err", err)
 		}
 	}
-	return &Principal{Integration: in, KeyID: k.ID, Scheme: scheme}, nil
+	return &Principal{Integration: in, KeyID: k.ID, Scheme: scheme, Scope: k.Scope}, nil
 }

@@ -58,6 +58,7 @@ type NewKey struct {
 	// Token is "<keyid>.<secret>", the value clients send in x-api-key.
 	Token     string
 	CreatedAt time.Time
+	Scope     string // store.ScopeVerify, ScopeEnrol or ScopeAdmin
 	// Revoked lists the keys RotateKey revoked (revokeOthers).
 	Revoked []string
 }
@@ -149,6 +150,30 @@ func (s *Service) RotateKey(ctx context.Context, integrationID string, revokeOth
 	return key, nil
 }
 
+// CreateKey issues an extra API key limited to scope (store.ScopeVerify,
+// ScopeEnrol or ScopeAdmin), e.g. a verify-only key for a login service.
+func (s *Service) CreateKey(ctx context.Context, integrationID, label, scope string) (*NewKey, error) {
+	if !store.ValidScope(scope) {
+		return nil, fmt.Errorf("create key: %w: scope %q (verify, enrol or admin)", store.ErrInvalid, scope)
+	}
+	if label == "" {
+		label = scope + " key"
+	}
+	var key *NewKey
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetIntegration(ctx, integrationID); err != nil {
+			return err
+		}
+		var err error
+		key, err = createScopedKey(ctx, tx, integrationID, label, scope, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	return key, nil
+}
+
 // RevokeKey revokes one API key of an integration at once; tokens issued
 // for it stop working too. Revoking an already revoked key is not an error.
 // A key of another integration is reported as store.ErrNotFound.
@@ -201,6 +226,10 @@ func (s *Service) OpenSecrets(in *store.Integration) (aesKey, webhookSecret []by
 
 // createKey generates an API key and stores the hash of its secret.
 func createKey(ctx context.Context, tx store.Tx, integrationID, label string, now time.Time) (*NewKey, error) {
+	return createScopedKey(ctx, tx, integrationID, label, store.ScopeAdmin, now)
+}
+
+func createScopedKey(ctx context.Context, tx store.Tx, integrationID, label, scope string, now time.Time) (*NewKey, error) {
 	secret := base64.RawURLEncoding.EncodeToString(randomBytes(apiSecretBytes))
 	k := &store.APIKey{
 		ID:            store.NewID("key_"),
@@ -208,6 +237,7 @@ func createKey(ctx context.Context, tx store.Tx, integrationID, label string, no
 		SecretHash:    hashSecret(secret),
 		Label:         label,
 		CreatedAt:     now,
+		Scope:         scope,
 	}
 	if err := tx.CreateAPIKey(ctx, k); err != nil {
 		return nil, err
@@ -218,6 +248,7 @@ func createKey(ctx context.Context, tx store.Tx, integrationID, label string, no
 		Secret:        secret,
 		Token:         k.ID + tokenSep + secret,
 		CreatedAt:     k.CreatedAt,
+		Scope:         k.Scope,
 	}, nil
 }
 

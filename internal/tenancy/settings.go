@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/fault/classify"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -46,19 +47,24 @@ func (svc *Service) UpdateSettings(ctx context.Context, integrationID string, s 
 		if err != nil {
 			return err
 		}
-		if err := s.apply(in); err != nil {
+		before := in.Policy
+		if err := s.apply(in, svc.floors); err != nil {
 			return err
 		}
 		if err := tx.UpdateIntegration(ctx, in); err != nil {
 			return err
 		}
 		out = in
-		return nil
+		// Every change of policy is on the record, with what was set and
+		// the thresholds it replaced.
+		return actor.Record(ctx, tx, integrationID, "integration.settings_changed", integrationID,
+			map[string]any{"set": s, "before": map[string]any{"match_threshold": before.MatchThreshold,
+				"liveness_threshold": before.LivenessThreshold, "max_attempts": before.MaxAttempts, "retention_days": before.RetentionDays}})
 	})
 	return out, classify.Err(err)
 }
 
-func (s Settings) apply(in *store.Integration) error {
+func (s Settings) apply(in *store.Integration, floors Floors) error {
 	if s.Name != nil {
 		if err := validateName(*s.Name); err != nil {
 			return err
@@ -106,6 +112,10 @@ func (s Settings) apply(in *store.Integration) error {
 	setI(&p.AddressMaxAgeDays, s.AddressMaxAgeDays)
 	setI(&p.FileRetentionDays, s.FileRetentionDays)
 	switch {
+	case p.MatchThreshold != 0 && p.MatchThreshold < floors.MatchScore:
+		return fmt.Errorf("%w: match_threshold may not be below %g (the model's floor; 0 restores its default)", store.ErrInvalid, floors.MatchScore)
+	case p.LivenessThreshold != 0 && p.LivenessThreshold < floors.Liveness:
+		return fmt.Errorf("%w: liveness_threshold may not be below %g (the model's floor; 0 restores its default)", store.ErrInvalid, floors.Liveness)
 	case p.MinAge < 0 || p.MinAge > 120:
 		return fmt.Errorf("%w: min_age is 0–120", store.ErrInvalid)
 	case p.ReviewBand < 0 || p.ReviewBand > 50:

@@ -67,7 +67,20 @@ type Principal struct {
 	Integration *store.Integration
 	KeyID       string // the API key used, directly or to obtain the JWT
 	Scheme      string // SchemeAPIKey or SchemeJWT
+	// Scope is the key's (a token has its key's): store.ScopeVerify,
+	// ScopeEnrol or ScopeAdmin.
+	Scope string
 }
+
+// API key scopes, for the surfaces' route tables.
+const (
+	ScopeVerify = store.ScopeVerify
+	ScopeEnrol  = store.ScopeEnrol
+	ScopeAdmin  = store.ScopeAdmin
+)
+
+// Allows reports whether the principal may act where scope is required.
+func (p *Principal) Allows(scope string) bool { return p != nil && store.ScopeAllows(p.Scope, scope) }
 
 // Default policy of new integrations. Thresholds are left unset (zero): the
 // face service takes them from the model manifest, so they follow the
@@ -109,6 +122,15 @@ type Options struct {
 	// Logger receives failures that do not fail the request (recording a
 	// key's last use); default slog.Default().
 	Logger *slog.Logger
+	// Floors are the lowest thresholds an integration may set explicitly
+	// (0 still means "the model's default"): from the model manifest.
+	Floors Floors
+}
+
+// Floors bound how loose an integration may make its decisions.
+type Floors struct {
+	MatchScore float64 // 0–100 scale
+	Liveness   float64 // 0–1
 }
 
 // Service manages integrations and authenticates their requests. It is safe
@@ -120,6 +142,7 @@ type Service struct {
 	now    func() time.Time
 	policy store.Policy
 	log    *slog.Logger
+	floors Floors
 
 	jwtKey []byte                 // nil when not configured
 	keySet jwt.VerificationKeySet // jwtKey first, then the old keys
@@ -130,7 +153,7 @@ func New(st store.Store, kr *crypto.Keyring, opts Options) *Service {
 	if st == nil || kr == nil {
 		panic("tenancy.New: nil store or keyring")
 	}
-	s := &Service{st: st, kr: kr, ttl: opts.TokenTTL, now: opts.Now, policy: opts.DefaultPolicy, log: opts.Logger}
+	s := &Service{st: st, kr: kr, ttl: opts.TokenTTL, now: opts.Now, policy: opts.DefaultPolicy, log: opts.Logger, floors: opts.Floors}
 	if s.ttl <= 0 {
 		s.ttl = DefaultTokenTTL
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/logctx"
 	"github.com/visagehq/visage/internal/tenancy"
@@ -68,7 +69,12 @@ func (e *Edge) authenticated(s Surface, rt Route, h http.HandlerFunc) http.Handl
 		if !e.allow(w, r, p.KeyID) {
 			return
 		}
+		if rt.Scope != "" && !p.Allows(rt.Scope) {
+			Fail(w, r, fault.New(fault.Forbidden, "this API key has the %s scope; this needs %s", p.Scope, rt.Scope))
+			return
+		}
 		ctx := WithPrincipal(r.Context(), p)
+		ctx = actor.With(ctx, actor.Actor{ID: "key:" + p.KeyID, Remote: clientAddr(r)})
 		ctx = logctx.With(ctx, "integration", p.Integration.ID)
 		h(w, r.WithContext(ctx))
 	}

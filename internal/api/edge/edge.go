@@ -115,6 +115,9 @@ type Route struct {
 	Upload *UploadSpec
 	// MaxBody overrides Config.MaxBodyBytes (e.g. for video uploads).
 	MaxBody int64
+	// Scope is the least API key scope the route needs (store.ScopeVerify,
+	// ScopeEnrol, ScopeAdmin); "" lets any key in.
+	Scope string
 	// Undocumented routes are left out of the OpenAPI coverage check
 	// (health probes, metrics, asset files).
 	Undocumented bool

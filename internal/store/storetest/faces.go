@@ -265,3 +265,32 @@ func testFaceLockout(t *testing.T, s store.Store) {
 	}
 	wantErr(t, "pass missing", s.PassVerification(ctx(t), a.ID, "face_missing"), store.ErrNotFound)
 }
+
+func testAuditAndScopes(t *testing.T, s store.Store) {
+	a, b := newIntegration(t, s), newIntegration(t, s)
+	for i, action := range []string{"integration.settings_changed", "face.unlocked"} {
+		e := &store.AuditEvent{IntegrationID: a.ID, Actor: "key_1", Remote: "203.0.113.7", Action: action, Subject: a.ID,
+			Detail: json.RawMessage(`{"n":` + string(rune('0'+i)) + `}`)}
+		noErr(t, "add", s.AddAuditEvent(ctx(t), e))
+		time.Sleep(2 * time.Millisecond)
+	}
+	got, err := s.ListAuditEvents(ctx(t), a.ID, time.Time{}, 10)
+	noErr(t, "list", err)
+	if len(got) != 2 || got[0].Action != "face.unlocked" || got[1].Remote != "203.0.113.7" || !strings.Contains(string(got[1].Detail), `"n"`) {
+		t.Fatalf("audit events: %+v", got)
+	}
+	if other, _ := s.ListAuditEvents(ctx(t), b.ID, time.Time{}, 10); len(other) != 0 {
+		t.Fatalf("another integration sees %d events", len(other))
+	}
+	k := &store.APIKey{IntegrationID: a.ID, SecretHash: []byte("h"), Label: "verify only", Scope: store.ScopeVerify}
+	noErr(t, "create scoped key", s.CreateAPIKey(ctx(t), k))
+	rk, err := s.GetAPIKey(ctx(t), k.ID)
+	noErr(t, "get scoped key", err)
+	if rk.Scope != store.ScopeVerify {
+		t.Fatalf("scope read back %q", rk.Scope)
+	}
+	wantErr(t, "unknown scope", s.CreateAPIKey(ctx(t), &store.APIKey{IntegrationID: a.ID, SecretHash: []byte("h"), Scope: "root"}), store.ErrInvalid)
+	if !store.ScopeAllows(store.ScopeAdmin, store.ScopeEnrol) || store.ScopeAllows(store.ScopeVerify, store.ScopeEnrol) || store.ScopeAllows("", store.ScopeVerify) {
+		t.Fatal("scope order")
+	}
+}

@@ -45,17 +45,18 @@ var upload = &edge.UploadSpec{AnyFile: true, Images: append([]string{"image"}, i
 
 // Surface is the adapter on the request edge.
 func (h *Handler) Surface() edge.Surface {
-	auth := func(pattern string, fn http.HandlerFunc, up *edge.UploadSpec) edge.Route {
-		return edge.Route{Pattern: pattern, Handler: fn, Auth: edge.Required, Upload: up}
+	auth := func(pattern string, fn http.HandlerFunc, up *edge.UploadSpec, scope string) edge.Route {
+		return edge.Route{Pattern: pattern, Handler: fn, Auth: edge.Required, Upload: up, Scope: scope}
 	}
 	routes := []edge.Route{
-		auth(pathGet2FAURL, h.get2FAURL, upload),
-		auth(pathStoreImages, h.storeImages, upload),
-		auth(pathVerify2FA, h.verify2FA, upload),
-		auth(pathImage, h.image, nil),
+		auth(pathGet2FAURL, h.get2FAURL, upload, tenancy.ScopeEnrol),
+		auth(pathStoreImages, h.storeImages, upload, tenancy.ScopeEnrol),
+		auth(pathVerify2FA, h.verify2FA, upload, ""),
+		auth(pathImage, h.image, nil, ""),
 	}
 	if h.cases != nil {
-		routes = append(routes, auth(pathAddVerification, h.addVerification, nil), auth(pathGetVerification, h.getVerification, nil))
+		routes = append(routes, auth(pathAddVerification, h.addVerification, nil, tenancy.ScopeEnrol),
+			auth(pathGetVerification, h.getVerification, nil, ""))
 	}
 	return edge.Surface{Name: "identitygram", Renderer: renderer{}, Prefixes: []string{"/v2/", "/verification/"}, Routes: routes}
 }

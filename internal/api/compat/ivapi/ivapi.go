@@ -20,6 +20,7 @@ import (
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/kyc"
+	"github.com/visagehq/visage/internal/tenancy"
 )
 
 // Paths of the surface, as the seed names them.
@@ -70,9 +71,9 @@ func New(cases *kyc.Service, maxVideo, maxImage int64, page PageRenderer) *Handl
 func (h *Handler) Surface() edge.Surface {
 	spec := &edge.UploadSpec{Images: []string{"id_photo"}, Files: []string{"selfie_video"}, MaxFileBytes: h.maxVideo, NoRaw: true}
 	routes := []edge.Route{{Pattern: pathSubmit, Handler: h.submit, Auth: edge.FormKeyOptional, KeyField: "api_key",
-		Upload: spec, MaxBody: h.maxVideo + h.maxImage + 1<<20}}
+		Upload: spec, MaxBody: h.maxVideo + h.maxImage + 1<<20, Scope: tenancy.ScopeEnrol}}
 	if h.page != nil {
-		routes = append(routes, edge.Route{Pattern: pathPage, Handler: h.pageHandler, Auth: edge.Required},
+		routes = append(routes, edge.Route{Pattern: pathPage, Handler: h.pageHandler, Auth: edge.Required, Scope: tenancy.ScopeEnrol},
 			edge.Route{Pattern: "GET /verif/assets/{name}", Handler: func(w http.ResponseWriter, r *http.Request) {
 				h.page.ServeAsset(w, r, r.PathValue("name"))
 			}, Undocumented: true})

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/visagehq/visage/internal/app"
 	"github.com/visagehq/visage/internal/actor"
+	"github.com/visagehq/visage/internal/app"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"

@@ -34,9 +34,11 @@ var dummyHash = hashSecret("visage: no such API key")
 // secret fail alike (ReasonInvalid); a revoked key fails with ReasonRevoked
 // only after its secret has been verified.
 func (s *Service) AuthenticateKey(ctx context.Context, keyID, secret string) (*Principal, error) {
-	// Invalid UTF-8 would reach PostgreSQL as a text parameter and fail
-	// there as a server error; it is simply a malformed credential.
-	if keyID == "" || secret == "" || len(keyID) > maxKeyIDLen || len(secret) > maxSecretLen || !utf8.ValidString(keyID) {
+	// Invalid UTF-8 or a NUL byte would reach PostgreSQL as a text
+	// parameter and fail there as a server error (503); it is simply a
+	// malformed credential.
+	if keyID == "" || secret == "" || len(keyID) > maxKeyIDLen || len(secret) > maxSecretLen || !utf8.ValidString(keyID) ||
+		strings.IndexByte(keyID, 0) >= 0 {
 		return nil, unauthorized(ReasonMalformed)
 	}
 	k, err := s.st.GetAPIKey(ctx, keyID)

@@ -28,6 +28,7 @@ const adminUsage = `usage:
   visage admin key create --integration INTEGRATION_ID --scope verify|enrol|admin [--label TEXT] [flags]
   visage admin key list --integration INTEGRATION_ID [flags]
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
+  visage admin audit list --integration INTEGRATION_ID [--limit N] [flags]
 
 Every command takes the server's database and master-key flags (and their
 VISAGE_* variables), --json for machine-readable output, and --create to
@@ -136,10 +137,23 @@ func runAdmin(ctx context.Context, args []string) error {
 		run = adminListKeys
 	case "key revoke":
 		run = adminRevokeKey
+	case "audit list":
+		run = adminAudit
 	default:
 		return fmt.Errorf("unknown admin command %q\n%s", args[0]+" "+args[1], adminUsage)
 	}
-	return run(ctx, "admin "+args[0]+" "+args[1], args[2:])
+	return run(actor.With(ctx, cliActor()), "admin "+args[0]+" "+args[1], args[2:])
+}
+
+// cliActor is who an admin command acts as in the audit log: the
+// operator at this machine, named by login and host.
+func cliActor() actor.Actor {
+	who := os.Getenv("USER")
+	if who == "" {
+		who = "unknown"
+	}
+	host, _ := os.Hostname()
+	return actor.Actor{ID: "operator:cli", Remote: who + "@" + host}
 }
 
 // adminEnv holds what every admin command opens.
@@ -347,7 +361,6 @@ func adminCreateKey(ctx context.Context, name string, args []string) error {
 		return err
 	}
 	defer e.close()
-	ctx = actor.With(ctx, actor.Actor{ID: "operator:cli", Remote: "local"})
 	k, err := e.tenant.CreateKey(ctx, *integration, *label, *scope)
 	if err != nil {
 		return notFound(err, "no integration "+*integration)

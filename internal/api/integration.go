@@ -3,8 +3,11 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/api/wire"
+	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
 )
@@ -83,4 +86,25 @@ func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	edge.WriteJSON(w, 200, s.viewIntegration(in))
+}
+
+// listAuditEvents: GET /v1/audit-events?cursor=&limit=, the caller's
+// integration's audit log, newest first.
+func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–%d", store.MaxPageSize))
+			return
+		}
+		limit = n
+	}
+	page, err := s.tenancy.AuditEvents(r.Context(), integrationID(r), q.Get("cursor"), limit)
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	edge.WriteJSON(w, http.StatusOK, wire.AuditListOf(page))
 }

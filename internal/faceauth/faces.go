@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/face"
 	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/search"
@@ -169,7 +170,14 @@ func (s *Service) unlock(ctx context.Context, integrationID, faceID string) (*Fa
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.UnlockFace(ctx, integrationID, f.ID); err != nil {
+	err = s.st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.UnlockFace(ctx, integrationID, f.ID); err != nil {
+			return err
+		}
+		return actor.Record(ctx, tx, integrationID, "face.unlocked", f.FaceID,
+			map[string]any{"was_locked": f.LockedAt != nil, "failed_attempts": f.FailedAttempts})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if f.LockedAt != nil {
@@ -203,8 +211,10 @@ func (s *Service) deleteFace(ctx context.Context, integrationID, faceID string) 
 		if keys, err = tx.DeleteFace(ctx, integrationID, f.ID); err != nil {
 			return err
 		}
-		version, err = tx.BumpIndexVersion(ctx, integrationID)
-		return err
+		if version, err = tx.BumpIndexVersion(ctx, integrationID); err != nil {
+			return err
+		}
+		return actor.Record(ctx, tx, integrationID, "face.erased", f.FaceID, map[string]any{"images": len(keys)})
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

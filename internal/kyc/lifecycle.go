@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -128,6 +129,10 @@ func (s *Service) Decide(ctx context.Context, integrationID, id string, approve 
 		to := StatusDeclined
 		if approve {
 			to = StatusApproved
+		}
+		if err := actor.Record(ctx, tx, integrationID, "verification.reviewed", id,
+			map[string]any{"approved": approve, "by": by, "note": note}); err != nil {
+			return err
 		}
 		return s.move(ctx, tx, v, to, ReasonOperator)
 	})

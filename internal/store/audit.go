@@ -22,15 +22,20 @@ func (c *conn) AddAuditEvent(ctx context.Context, e *AuditEvent) error {
 	return wrap(err, "add audit event %s", e.Action)
 }
 
-func (c *conn) ListAuditEvents(ctx context.Context, integrationID string, before time.Time, limit int) ([]AuditEvent, error) {
+func (c *conn) ListAuditEvents(ctx context.Context, integrationID string, after AuditCursor, limit int) ([]AuditEvent, error) {
 	if limit <= 0 || limit > MaxPageSize {
 		limit = DefaultPageSize
 	}
+	before := after.At
 	if before.IsZero() {
 		before = now().Add(time.Second)
 	}
-	rows, err := c.query(ctx, `SELECT `+auditCols+` FROM audit_events WHERE integration_id = ? AND created_at < ?
-		ORDER BY created_at DESC, id DESC LIMIT ?`, integrationID, c.d.ts(stamp(before)), limit)
+	// Events of one instant are ordered by id, so a page boundary never
+	// skips or repeats one.
+	ts := c.d.ts(stamp(before))
+	rows, err := c.query(ctx, `SELECT `+auditCols+` FROM audit_events WHERE integration_id = ?
+		AND (created_at < ? OR (created_at = ? AND ? <> '' AND id < ?))
+		ORDER BY created_at DESC, id DESC LIMIT ?`, integrationID, ts, ts, after.ID, after.ID, limit)
 	if err != nil {
 		return nil, wrap(err, "list audit events of %s", integrationID)
 	}

@@ -85,8 +85,15 @@ type Audit interface {
 	// AddAuditEvent appends e, filling e.ID ("aud_…") and e.CreatedAt.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
 	// ListAuditEvents returns up to limit of an integration's events,
-	// newest first, created before before (zero: now).
-	ListAuditEvents(ctx context.Context, integrationID string, before time.Time, limit int) ([]AuditEvent, error)
+	// newest first, those after the cursor (the zero cursor: from now).
+	ListAuditEvents(ctx context.Context, integrationID string, after AuditCursor, limit int) ([]AuditEvent, error)
+}
+
+// AuditCursor is where a page of the audit log continues: below the last
+// event shown (its time and id).
+type AuditCursor struct {
+	At time.Time
+	ID string
 }
 
 // Integrations persists tenants.

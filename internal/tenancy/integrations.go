@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/store"
 )
 
@@ -96,8 +97,10 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*Created,
 		if err := tx.CreateIntegration(ctx, in); err != nil {
 			return err
 		}
-		key, err = createKey(ctx, tx, in.ID, "initial", now)
-		return err
+		if key, err = createKey(ctx, tx, in.ID, "initial", now); err != nil {
+			return err
+		}
+		return actor.Record(ctx, tx, in.ID, "integration.created", in.ID, map[string]any{"name": name, "key": key.KeyID})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create integration: %w", err)
@@ -142,7 +145,8 @@ func (s *Service) RotateKey(ctx context.Context, integrationID string, revokeOth
 			}
 			key.Revoked = append(key.Revoked, k.ID)
 		}
-		return nil
+		return actor.Record(ctx, tx, integrationID, "key.rotated", key.KeyID,
+			map[string]any{"scope": key.Scope, "revoked": key.Revoked})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rotate key: %w", err)
@@ -165,8 +169,10 @@ func (s *Service) CreateKey(ctx context.Context, integrationID, label, scope str
 			return err
 		}
 		var err error
-		key, err = createScopedKey(ctx, tx, integrationID, label, scope, s.now())
-		return err
+		if key, err = createScopedKey(ctx, tx, integrationID, label, scope, s.now()); err != nil {
+			return err
+		}
+		return actor.Record(ctx, tx, integrationID, "key.created", key.KeyID, map[string]any{"scope": scope, "label": label})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create key: %w", err)
@@ -178,7 +184,13 @@ func (s *Service) CreateKey(ctx context.Context, integrationID, label, scope str
 // for it stop working too. Revoking an already revoked key is not an error.
 // A key of another integration is reported as store.ErrNotFound.
 func (s *Service) RevokeKey(ctx context.Context, integrationID, keyID string) error {
-	if err := s.st.RevokeAPIKey(ctx, integrationID, keyID, s.now()); err != nil {
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.RevokeAPIKey(ctx, integrationID, keyID, s.now()); err != nil {
+			return err
+		}
+		return actor.Record(ctx, tx, integrationID, "key.revoked", keyID, nil)
+	})
+	if err != nil {
 		return fmt.Errorf("revoke key: %w", err)
 	}
 	return nil

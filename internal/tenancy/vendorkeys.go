@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/fault/classify"
 	"github.com/visagehq/visage/internal/store"
 )
@@ -54,6 +55,9 @@ func (s *Service) RotateVendorKeys(ctx context.Context, integrationID string) (*
 			return err
 		}
 		if err := tx.UpdateIntegration(ctx, in); err != nil {
+			return err
+		}
+		if err := actor.Record(ctx, tx, in.ID, "integration.vendor_keys_rotated", in.ID, map[string]any{"public_key": in.PublicKey}); err != nil {
 			return err
 		}
 		out, err = s.VendorKeys(in)

@@ -274,13 +274,37 @@ func testAuditAndScopes(t *testing.T, s store.Store) {
 		noErr(t, "add", s.AddAuditEvent(ctx(t), e))
 		time.Sleep(2 * time.Millisecond)
 	}
-	got, err := s.ListAuditEvents(ctx(t), a.ID, time.Time{}, 10)
+	got, err := s.ListAuditEvents(ctx(t), a.ID, store.AuditCursor{}, 10)
 	noErr(t, "list", err)
 	if len(got) != 2 || got[0].Action != "face.unlocked" || got[1].Remote != "203.0.113.7" || !strings.Contains(string(got[1].Detail), `"n"`) {
 		t.Fatalf("audit events: %+v", got)
 	}
-	if other, _ := s.ListAuditEvents(ctx(t), b.ID, time.Time{}, 10); len(other) != 0 {
+	if other, _ := s.ListAuditEvents(ctx(t), b.ID, store.AuditCursor{}, 10); len(other) != 0 {
 		t.Fatalf("another integration sees %d events", len(other))
+	}
+	// Five events of one instant page two at a time without a gap or a repeat.
+	at := time.Now().Add(-time.Hour)
+	for range 5 {
+		noErr(t, "add same instant", s.AddAuditEvent(ctx(t), &store.AuditEvent{IntegrationID: b.ID, Actor: "system", Action: "key.created", CreatedAt: at}))
+	}
+	seen, cur := map[string]bool{}, store.AuditCursor{}
+	for page := 0; ; page++ {
+		evs, err := s.ListAuditEvents(ctx(t), b.ID, cur, 2)
+		noErr(t, "page", err)
+		if len(evs) == 0 || page > 5 {
+			break
+		}
+		for _, e := range evs {
+			if seen[e.ID] {
+				t.Fatalf("event %s shown twice", e.ID)
+			}
+			seen[e.ID] = true
+		}
+		last := evs[len(evs)-1]
+		cur = store.AuditCursor{At: last.CreatedAt, ID: last.ID}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paging saw %d of 5 events", len(seen))
 	}
 	k := &store.APIKey{IntegrationID: a.ID, SecretHash: []byte("h"), Label: "verify only", Scope: store.ScopeVerify}
 	noErr(t, "create scoped key", s.CreateAPIKey(ctx(t), k))

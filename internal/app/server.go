@@ -180,8 +180,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// sweep closes expired capture sessions and deletes their frames, once a
-// minute, until ctx ends. Every node may run it: closing takes a row lock.
+// sweep closes expired capture sessions and deletes their frames, fires
+// verification timers, purges case files and erases faces past retention,
+// once a minute, until ctx ends. Every node may run it: closing takes a
+// row lock, and an erasure another node made first is skipped.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -200,6 +202,11 @@ func (s *Server) sweep(ctx context.Context) {
 			s.log.Error("purge verification files", "err", err)
 		} else if n > 0 {
 			s.log.Info("verification files purged", "files", n)
+		}
+		if faces, sessions, err := s.Faces.SweepRetention(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("retention sweep", "err", err)
+		} else if faces > 0 || sessions > 0 {
+			s.log.Info("retention sweep", "faces_erased", faces, "ended_sessions_deleted", sessions)
 		}
 		select {
 		case <-ctx.Done():

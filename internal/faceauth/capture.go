@@ -3,6 +3,7 @@ package faceauth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -87,14 +88,14 @@ func (s *Service) start2FA(ctx context.Context, t Tenant, uniqueID string, opt S
 	if len(view.Images) > 0 {
 		return &TwoFAStart{Face: view, Registered: true}, nil
 	}
-	sess, err := s.newSession(ctx, t, f, ttl)
+	_, token, err := s.newSession(ctx, t, f, ttl)
 	if err != nil {
 		return nil, err
 	}
-	return &TwoFAStart{Face: view, Token: sess.ID, URL: s.publicURL + "/capture/" + sess.ID}, nil
+	return &TwoFAStart{Face: view, Token: token, URL: s.publicURL + "/capture/" + token}, nil
 }
 
-func (s *Service) newSession(ctx context.Context, t Tenant, f *store.Face, ttl time.Duration) (*store.CaptureSession, error) {
+func (s *Service) newSession(ctx context.Context, t Tenant, f *store.Face, ttl time.Duration) (sess *store.CaptureSession, token string, err error) {
 	order := shuffled(requiredChallenges(t.Policy))
 	prog := captureProgress{Steps: map[Challenge]*stepState{}}
 	for _, c := range order {
@@ -102,13 +103,21 @@ func (s *Service) newSession(ctx context.Context, t Tenant, f *store.Face, ttl t
 	}
 	chJSON, _ := json.Marshal(order)
 	prJSON, _ := json.Marshal(prog)
-	sess := &store.CaptureSession{ID: "cap_" + randomHex(24), IntegrationID: t.ID, FaceRef: f.ID, Kind: captureKind2FA,
+	token = "cap_" + randomHex(24)
+	sess = &store.CaptureSession{ID: sessionID(token), IntegrationID: t.ID, FaceRef: f.ID, Kind: captureKind2FA,
 		Status: CaptureInProgress, Challenges: chJSON, Nonce: randomHex(16), Progress: prJSON, ExpiresAt: time.Now().Add(ttl)}
 	if err := s.st.CreateCaptureSession(ctx, sess); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s.log.InfoContext(ctx, "capture session opened", "integration", t.ID, "face", f.ID, "order", order)
-	return sess, nil
+	s.log.InfoContext(ctx, "capture session opened", "integration", t.ID, "face", f.ID, "session", sess.ID, "order", order)
+	return sess, token, nil
+}
+
+// sessionID is the stored id of the session a link's token opens: a hash,
+// so that whoever reads the database (or a backup) cannot open the pages.
+func sessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "cs_" + hex.EncodeToString(sum[:20])
 }
 
 // requiredChallenges is the policy's list, or all four.
@@ -174,7 +183,13 @@ func (s *Service) loadSession(ctx context.Context, token string) (*loaded, error
 	if !strings.HasPrefix(token, "cap_") || len(token) > 80 {
 		return nil, ErrCaptureNotFound
 	}
-	sess, err := s.st.GetCaptureSession(ctx, token)
+	sess, err := s.st.GetCaptureSession(ctx, sessionID(token))
+	if errors.Is(err, store.ErrNotFound) {
+		// Sessions opened before tokens were hashed are stored under the
+		// token itself ("cap_…" ids, which a hashed id never is); they
+		// keep working until they end.
+		sess, err = s.st.GetCaptureSession(ctx, token)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrCaptureNotFound
 	}
@@ -293,7 +308,7 @@ func (s *Service) frame(ctx context.Context, token string, challenge Challenge, 
 	if err != nil {
 		return nil, err
 	}
-	return s.applyFrame(ctx, t, in, token, challenge, obs)
+	return s.applyFrame(ctx, t, in, l.sess.ID, challenge, obs)
 }
 
 // observation is one analysed frame.

@@ -141,11 +141,11 @@ func (s *Service) indexCompleted(integrationID string, c *completion) {
 // closeSession ends an in-progress session with status and reason and
 // deletes the frames it kept. It runs to the end even if the request that
 // asked for it is gone: a half-closed session would keep selfies forever.
-func (s *Service) closeSession(ctx context.Context, token, status, reason string) error {
+func (s *Service) closeSession(ctx context.Context, id, status, reason string) error {
 	ctx = context.WithoutCancel(ctx)
 	var keys []string
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		sess, err := tx.GetCaptureSessionForUpdate(ctx, token)
+		sess, err := tx.GetCaptureSessionForUpdate(ctx, id)
 		if err != nil || sess.Status != CaptureInProgress {
 			return err
 		}

@@ -48,11 +48,11 @@ type frameOutcome struct {
 
 // applyFrame updates the session with one analysed frame under a row lock,
 // so two frames of one session never both advance it.
-func (s *Service) applyFrame(ctx context.Context, t Tenant, in *store.Integration, token string, c Challenge, o *observation) (*FrameResult, error) {
+func (s *Service) applyFrame(ctx context.Context, t Tenant, in *store.Integration, sessionID string, c Challenge, o *observation) (*FrameResult, error) {
 	var out frameOutcome
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		out = frameOutcome{}
-		sess, err := tx.GetCaptureSessionForUpdate(ctx, token)
+		sess, err := tx.GetCaptureSessionForUpdate(ctx, sessionID)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -465,5 +466,40 @@ func TestValidateFaceID(t *testing.T) {
 		if err := ValidateFaceID(good); err != nil {
 			t.Errorf("%q refused: %v", good, err)
 		}
+	}
+}
+
+// The database holds a hash of a link's token, never the token: a copy of
+// the database (or a backup) does not open anyone's capture page. Links
+// opened before the change, stored under their token, keep working.
+func TestCaptureTokensStoredHashed(t *testing.T) {
+	fx := newFixture(t, ChallengeSmile)
+	ctx := context.Background()
+	start, err := fx.svc.Start2FA(ctx, fx.tenant, "hashed", StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := fx.st.GetFaceByFaceID(ctx, fx.tenant.ID, "hashed")
+	sessions, err := fx.st.ListCaptureSessions(ctx, fx.tenant.ID, f.ID)
+	if err != nil || len(sessions) != 1 {
+		t.Fatalf("sessions: %v %v", sessions, err)
+	}
+	if id := sessions[0].ID; id == start.Token || strings.Contains(id, start.Token[4:]) {
+		t.Fatalf("stored id %q reveals the token %q", id, start.Token)
+	}
+	if _, err := fx.svc.State(ctx, start.Token); err != nil {
+		t.Fatalf("the token no longer opens its session: %v", err)
+	}
+	// The stored id itself is not a token.
+	if _, err := fx.svc.State(ctx, sessions[0].ID); !errors.Is(err, ErrCaptureNotFound) {
+		t.Fatalf("the stored id opened the session: %v", err)
+	}
+	legacy := sessions[0]
+	legacy.ID = "cap_" + strings.Repeat("ab", 24)
+	if err := fx.st.CreateCaptureSession(ctx, &legacy); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := fx.svc.State(ctx, legacy.ID); err != nil || st.Status != CaptureInProgress {
+		t.Fatalf("a session opened before hashing: %+v %v", st, err)
 	}
 }

@@ -190,10 +190,12 @@ func (s *Service) unlock(ctx context.Context, integrationID, faceID string) (*Fa
 // DeleteFace erases a face: rows in one transaction, then its images from
 // blob storage, then the index entry.
 func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) error {
-	return classified(s.deleteFace(ctx, integrationID, faceID))
+	return classified(s.deleteFace(ctx, integrationID, faceID, "request"))
 }
 
-func (s *Service) deleteFace(ctx context.Context, integrationID, faceID string) error {
+// deleteFace erases a face; reason ("request", "retention") goes to the
+// audit log.
+func (s *Service) deleteFace(ctx context.Context, integrationID, faceID, reason string) error {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
 		return err
@@ -214,7 +216,7 @@ func (s *Service) deleteFace(ctx context.Context, integrationID, faceID string) 
 		if version, err = tx.BumpIndexVersion(ctx, integrationID); err != nil {
 			return err
 		}
-		return actor.Record(ctx, tx, integrationID, "face.erased", f.FaceID, map[string]any{"images": len(keys)})
+		return actor.Record(ctx, tx, integrationID, "face.erased", f.FaceID, map[string]any{"images": len(keys), "reason": reason})
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -32,8 +32,8 @@ func (c *conn) CreateFace(ctx context.Context, f *Face) error {
 	if err != nil {
 		return wrap(err, "create face %q", f.FaceID)
 	}
-	_, err = c.exec(ctx, `INSERT INTO faces (`+faceInsertCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.IntegrationID, f.FaceID, f.Enabled, c.d.ts(f.CreatedAt), c.d.ts(f.UpdatedAt), meta, f.Liveness)
+	_, err = c.exec(ctx, `INSERT INTO faces (`+faceInsertCols+`, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.IntegrationID, f.FaceID, f.Enabled, c.d.ts(f.CreatedAt), c.d.ts(f.UpdatedAt), meta, f.Liveness, c.d.ts(f.UpdatedAt))
 	return wrap(err, "create face %q", f.FaceID)
 }
 
@@ -80,8 +80,8 @@ func (c *conn) FailVerification(ctx context.Context, integrationID, ref string, 
 }
 
 func (c *conn) PassVerification(ctx context.Context, integrationID, ref string) error {
-	err := c.execOne(ctx, `UPDATE faces SET failed_attempts = 0 WHERE integration_id = ? AND id = ? AND locked_at IS NULL`,
-		integrationID, ref)
+	err := c.execOne(ctx, `UPDATE faces SET failed_attempts = 0, last_used_at = ? WHERE integration_id = ? AND id = ? AND locked_at IS NULL`,
+		c.d.ts(now()), integrationID, ref)
 	if errors.Is(err, ErrNotFound) {
 		if _, gerr := c.GetFace(ctx, integrationID, ref); gerr == nil {
 			err = ErrLocked
@@ -102,9 +102,9 @@ func (c *conn) UpdateFace(ctx context.Context, f *Face) error {
 		return wrap(err, "update face %s", f.ID)
 	}
 	at := now()
-	err = c.execOne(ctx, `UPDATE faces SET enabled = ?, metadata = ?, liveness = ?, updated_at = ?
+	err = c.execOne(ctx, `UPDATE faces SET enabled = ?, metadata = ?, liveness = ?, updated_at = ?, last_used_at = ?
 		WHERE integration_id = ? AND id = ?`,
-		f.Enabled, meta, f.Liveness, c.d.ts(at), f.IntegrationID, f.ID)
+		f.Enabled, meta, f.Liveness, c.d.ts(at), c.d.ts(at), f.IntegrationID, f.ID)
 	if err != nil {
 		return wrap(err, "update face %s", f.ID)
 	}
@@ -228,4 +228,20 @@ func (c *conn) deleteFace(ctx context.Context, integrationID, ref string) ([]str
 	}
 	// Images and templates go with the face: ON DELETE CASCADE.
 	return keys, c.execOne(ctx, `DELETE FROM faces WHERE integration_id = ? AND id = ?`, integrationID, ref)
+}
+
+func (c *conn) ListUnusedFaces(ctx context.Context, integrationID string, before time.Time, limit int) ([]Face, error) {
+	rows, err := c.query(ctx, `SELECT `+faceCols+` FROM faces WHERE integration_id = ? AND last_used_at < ?
+		ORDER BY last_used_at, id LIMIT ?`, integrationID, c.d.ts(stamp(before)), limit)
+	if err != nil {
+		return nil, wrap(err, "list unused faces of %s", integrationID)
+	}
+	out, err := collect(rows, func(r rowScanner) (Face, error) {
+		var f Face
+		var meta sql.NullString
+		err := r.Scan(faceDest(&f, &meta)...)
+		f.Metadata = rawJSON(meta)
+		return f, err
+	})
+	return out, wrap(err, "list unused faces of %s", integrationID)
 }

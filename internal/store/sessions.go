@@ -43,6 +43,9 @@ type CaptureSessions interface {
 	// ListExpiredCaptureSessions returns up to limit in-progress sessions
 	// of any integration that expired before now (for the sweeper).
 	ListExpiredCaptureSessions(ctx context.Context, now time.Time, limit int) ([]CaptureSession, error)
+	// DeleteEndedCaptureSessions deletes sessions of any integration that
+	// ended (any status but in_progress) before before, and says how many.
+	DeleteEndedCaptureSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
 const sessionCols = `id, integration_id, face_ref, kind, status, challenges, nonce, progress, reason, frames, created_at, updated_at, expires_at`
@@ -130,4 +133,13 @@ func (c *conn) scanSessions(rows *sql.Rows, err error) ([]CaptureSession, error)
 		s.Challenges, s.Progress = rawJSON(ch), rawJSON(pr)
 		return s, err
 	})
+}
+
+func (c *conn) DeleteEndedCaptureSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := c.exec(ctx, `DELETE FROM capture_sessions WHERE status <> 'in_progress' AND updated_at < ?`, c.d.ts(stamp(before)))
+	if err != nil {
+		return 0, wrap(err, "delete ended capture sessions")
+	}
+	n, err := res.RowsAffected()
+	return n, wrap(err, "delete ended capture sessions")
 }

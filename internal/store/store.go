@@ -161,6 +161,10 @@ type Faces interface {
 	PassVerification(ctx context.Context, integrationID, ref string) error
 	// UnlockFace clears a face's lock and its count of failures.
 	UnlockFace(ctx context.Context, integrationID, ref string) error
+	// ListUnusedFaces returns up to limit faces of an integration last used
+	// (created, changed or verified) before before, least recently used
+	// first: the retention sweeper's work list.
+	ListUnusedFaces(ctx context.Context, integrationID string, before time.Time, limit int) ([]Face, error)
 }
 
 // FaceImages persists the metadata of stored face images; the bytes live in

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"face/pagination", testFacePagination},
 		{"face/delete-cascade", testFaceDelete},
 		{"face/lockout", testFaceLockout},
+		{"retention", testRetention},
 		{"audit-and-scopes", testAuditAndScopes},
 		{"image/crud", testImageCRUD},
 		{"template/crud", testTemplateCRUD},

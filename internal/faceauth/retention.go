@@ -1,0 +1,72 @@
+package faceauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/visagehq/visage/internal/store"
+)
+
+const (
+	// retentionBatch bounds one sweep's erasures per integration, so a
+	// first sweep after lowering retention_days spreads over minutes
+	// rather than holding the sweeper for an hour.
+	retentionBatch = 200
+	// EndedSessionRetention is how long the row of an ended capture
+	// session is kept (its frames went when it ended): long enough to
+	// answer "why did my link stop working", no longer.
+	EndedSessionRetention = 7 * 24 * time.Hour
+)
+
+// SweepRetention erases faces (rows, images, templates, kept frames and
+// their index entries) that no one has used for their integration's
+// retention_days, and the rows of capture sessions that ended over a week
+// ago. Every erasure is in the audit log as face.erased with reason
+// retention. Several nodes may run it at once: a face erased by another
+// node is skipped.
+func (s *Service) SweepRetention(ctx context.Context, now time.Time) (faces int, sessions int64, err error) {
+	ins, err := s.st.ListIntegrations(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("retention: %w", err)
+	}
+	for _, in := range ins {
+		if in.Policy.RetentionDays <= 0 {
+			continue
+		}
+		n, err := s.sweepIntegration(ctx, &in, now.AddDate(0, 0, -in.Policy.RetentionDays))
+		faces += n
+		if err != nil {
+			return faces, 0, err
+		}
+	}
+	sessions, err = s.st.DeleteEndedCaptureSessions(ctx, now.Add(-EndedSessionRetention))
+	if err != nil {
+		return faces, 0, fmt.Errorf("retention: %w", err)
+	}
+	return faces, sessions, nil
+}
+
+func (s *Service) sweepIntegration(ctx context.Context, in *store.Integration, before time.Time) (int, error) {
+	stale, err := s.st.ListUnusedFaces(ctx, in.ID, before, retentionBatch)
+	if err != nil {
+		return 0, fmt.Errorf("retention of %s: %w", in.ID, err)
+	}
+	n := 0
+	for _, f := range stale {
+		err := s.deleteFace(ctx, in.ID, f.FaceID, "retention")
+		switch {
+		case errors.Is(err, ErrFaceNotEnrolled):
+			continue // erased meanwhile, by a request or another node
+		case err != nil:
+			return n, fmt.Errorf("retention of %s: face %s: %w", in.ID, f.ID, err)
+		}
+		n++
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "retention: faces erased", "integration", in.ID, "faces", n,
+			"retention_days", in.Policy.RetentionDays, "unused_since", before.UTC().Format(time.RFC3339))
+	}
+	return n, nil
+}

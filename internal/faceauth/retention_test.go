@@ -1,0 +1,80 @@
+package faceauth
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/visagehq/visage/internal/store"
+)
+
+// A face nobody has used for the integration's retention_days is erased
+// with its images, templates and index entry, and the erasure is audited;
+// a face in use stays. The test counts the sealed files on disk.
+func TestRetentionErasesUnusedFaces(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	amy := func(name string, mirror bool) []byte { return frame(t, mirror, "faces", "bbt", "amy", name) }
+	stills := []Image{
+		{Data: amy("amy2.png", false), Name: "smile", Challenge: string(ChallengeSmile)},
+		{Data: amy("amy4.png", false), Name: "eyeblink", Challenge: string(ChallengeBlink)},
+		{Data: amy("amy1.png", true), Name: "left", Challenge: string(ChallengeLeft)},
+		{Data: amy("amy1.png", false), Name: "right", Challenge: string(ChallengeRight)},
+	}
+	if _, err := fx.svc.Start2FA(ctx, fx.tenant, "sleeper", StartOptions{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.svc.RegisterStills(ctx, fx.tenant, "sleeper", stills); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := fx.st.GetFaceByFaceID(ctx, fx.tenant.ID, "sleeper")
+	imgs, err := fx.st.ListFaceImages(ctx, fx.tenant.ID, f.ID)
+	if err != nil || len(imgs) != 4 {
+		t.Fatalf("images after enrolment: %d %v", len(imgs), err)
+	}
+	stored := func() int {
+		n := 0
+		for _, im := range imgs {
+			if ok, err := fx.svc.blobs.Exists(ctx, im.BlobKey); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				n++
+			}
+		}
+		return n
+	}
+	// Within retention (30 days in the fixture's policy): nothing goes.
+	if n, _, err := fx.svc.SweepRetention(ctx, time.Now().AddDate(0, 0, 29)); err != nil || n != 0 {
+		t.Fatalf("sweep within retention: %d %v", n, err)
+	}
+	n, _, err := fx.svc.SweepRetention(ctx, time.Now().AddDate(0, 0, 31))
+	if err != nil || n != 1 {
+		t.Fatalf("sweep past retention: %d %v", n, err)
+	}
+	if _, err := fx.svc.GetFace(ctx, fx.tenant.ID, "sleeper"); err == nil {
+		t.Fatal("the unused face is still there")
+	}
+	if left := stored(); left != 0 {
+		t.Fatalf("%d sealed files left after the retention erasure", left)
+	}
+	ev, err := fx.st.ListAuditEvents(ctx, fx.tenant.ID, store.AuditCursor{}, 10)
+	if err != nil || len(ev) == 0 || ev[0].Action != "face.erased" || ev[0].Actor != "system" || ev[0].Subject != "sleeper" {
+		t.Fatalf("audit log: %+v %v", ev, err)
+	}
+	// retention_days 0 keeps everything.
+	in, _ := fx.st.GetIntegration(ctx, fx.tenant.ID)
+	in.Policy.RetentionDays = 0
+	if err := fx.st.UpdateIntegration(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	keeper := Tenant{ID: in.ID, Policy: in.Policy}
+	if _, err := fx.svc.Start2FA(ctx, keeper, "keeper", StartOptions{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.svc.RegisterStills(ctx, keeper, "keeper", stills); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := fx.svc.SweepRetention(ctx, time.Now().AddDate(10, 0, 0)); n != 0 {
+		t.Fatalf("retention 0 erased %d faces", n)
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	MaxVideoBytes int64   // largest selfie video (0: 50 MB)
 	RateLimit     float64 // per API key, requests/second; 0 disables
 	RateBurst     int
+	// Admission bounds the image and video requests in flight (see
+	// edge.AdmissionConfig); zero Concurrency: none.
+	Admission edge.AdmissionConfig
 	// Metrics is the registry every surface and service reports to; nil
 	// makes a fresh one.
 	Metrics *edge.Metrics
@@ -54,7 +57,7 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 	}
 	s := &Server{cfg: cfg, faces: faces, tenancy: ten, ready: ready}
 	s.edge = edge.New(edge.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxImageBytes: cfg.MaxImageBytes,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Auth: ten, Log: log, Metrics: cfg.Metrics})
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Auth: ten, Log: log, Metrics: cfg.Metrics, Admission: cfg.Admission})
 	reg := cfg.Metrics.Registry
 	reg.MustRegister(cfg.Collectors...)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "visage_engine_jobs_running",

@@ -2,9 +2,11 @@ package faceauth
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/store"
 )
 
@@ -76,5 +78,44 @@ func TestRetentionErasesUnusedFaces(t *testing.T) {
 	}
 	if n, _, _ := fx.svc.SweepRetention(ctx, time.Now().AddDate(10, 0, 0)); n != 0 {
 		t.Fatalf("retention 0 erased %d faces", n)
+	}
+}
+
+// A crash between writing an image file and committing its row leaves a
+// file nothing names; the reconciler erases it (once it is old enough)
+// and leaves every file a row or a capture session still refers to.
+func TestReconcileErasesOrphanedImages(t *testing.T) {
+	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
+	ctx := context.Background()
+	frames := framesFor(t)
+	start, err := fx.svc.Start2FA(ctx, fx.tenant, "partway", StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := fx.svc.State(ctx, start.Token)
+	c := st.Steps[0].Challenge
+	if res, err := fx.svc.Frame(ctx, start.Token, c, st.Nonce, frames[c]); err != nil || !res.Met {
+		t.Fatalf("%s: %+v %v", c, res, err)
+	}
+	l, _ := fx.svc.loadSession(ctx, start.Token)
+	kept := l.prog.Steps[c].BlobKey
+	f, _ := fx.st.GetFaceByFaceID(ctx, fx.tenant.ID, "partway")
+	orphan := fx.tenant.ID + "/faces/" + f.ID + "/img_crashed"
+	if _, err := fx.svc.blobs.Put(ctx, orphan, strings.NewReader("sealed selfie"), blob.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	// Too young: a request may still be about to commit its row.
+	if n, err := fx.svc.ReconcileImages(ctx, OrphanAge); err != nil || n != 0 {
+		t.Fatalf("young orphan: %d %v", n, err)
+	}
+	n, err := fx.svc.ReconcileImages(ctx, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("reconcile: %d %v", n, err)
+	}
+	if ok, _ := fx.svc.blobs.Exists(ctx, orphan); ok {
+		t.Fatal("the orphaned file survived")
+	}
+	if ok, _ := fx.svc.blobs.Exists(ctx, kept); !ok {
+		t.Fatal("the reconciler erased a frame an open capture session keeps")
 	}
 }

@@ -48,6 +48,9 @@ type Config struct {
 	Auth          Authenticator
 	Log           *slog.Logger
 	Metrics       *Metrics
+	// Admission bounds the heavy requests (routes with an Upload) in
+	// flight; the zero value admits everything.
+	Admission AdmissionConfig
 }
 
 // Edge mounts surfaces on one mux.
@@ -55,7 +58,8 @@ type Edge struct {
 	cfg     Config
 	mux     *http.ServeMux
 	limiter *limiter
-	routes  []string // every pattern mounted, for route-coverage checks
+	admit   *admission // nil: no admission control
+	routes  []string   // every pattern mounted, for route-coverage checks
 }
 
 // New builds an edge.
@@ -66,7 +70,8 @@ func New(cfg Config) *Edge {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	return &Edge{cfg: cfg, mux: http.NewServeMux(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
+	return &Edge{cfg: cfg, mux: http.NewServeMux(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		admit: newAdmission(cfg.Admission, cfg.Metrics.Registry)}
 }
 
 // Handler is the root handler.
@@ -148,9 +153,12 @@ func (e *Edge) Mount(s Surface) {
 }
 
 // wrap builds a route's handler chain: observe → body limit → (upload) →
-// authentication and rate limit → handler.
+// authentication and rate limit → (admission, for uploads) → handler.
 func (e *Edge) wrap(s Surface, rt Route) http.Handler {
 	h := rt.Handler
+	if rt.Upload.heavy() {
+		h = e.admitted(h)
+	}
 	if rt.Auth != Public {
 		h = e.authenticated(s, rt, h)
 	}

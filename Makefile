@@ -5,6 +5,9 @@
 GO         ?= go
 MODELS_DIR ?= models
 STATICCHECK_VERSION ?= v0.8.2
+# Pebble, Let's Encrypt's test CA: the ACME tests issue real certificates
+# from it (internal/tlsserve).
+PEBBLE_VERSION ?= v2.10.3
 BIN        := bin/visage
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 
@@ -29,7 +32,7 @@ run: models
 	@echo "Create an API key in another shell: ./$(BIN) admin integration create --name demo"
 	./$(BIN) serve --models-dir $(MODELS_DIR)
 
-test: models lint unit
+test: models lint .cache/bin/pebble unit
 
 unit:
 	$(GO) test -count=1 ./...
@@ -41,6 +44,9 @@ lint: .cache/bin/staticcheck
 
 .cache/bin/staticcheck:
 	GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+.cache/bin/pebble:
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)
 
 bench: models
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/face/ ./internal/search/ ./internal/imageio/ ./internal/video/ ./internal/document/

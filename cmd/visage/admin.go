@@ -29,6 +29,7 @@ const adminUsage = `usage:
   visage admin key list --integration INTEGRATION_ID [flags]
   visage admin key revoke --id KEY_ID --integration INTEGRATION_ID [flags]
   visage admin audit list --integration INTEGRATION_ID [--limit N] [flags]
+  visage admin rekey [flags]
 
 Every command takes the server's database and master-key flags (and their
 VISAGE_* variables), --json for machine-readable output, and --create to
@@ -115,6 +116,9 @@ func runAdmin(ctx context.Context, args []string) error {
 		if err := helpFor(args[1:], adminUsage); err != nil {
 			return err
 		}
+	}
+	if len(args) >= 1 && args[0] == "rekey" {
+		return adminRekey(actor.With(ctx, cliActor()), "admin rekey", args[1:])
 	}
 	if len(args) < 2 {
 		return errors.New(adminUsage)

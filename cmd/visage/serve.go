@@ -23,6 +23,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err := app.CheckKeys(&cfg); err != nil {
 		return err
 	}
+	if err := app.CheckTLS(&cfg); err != nil {
+		return err
+	}
 	log := app.Logger(cfg.LogLevel)
 	srv, err := app.NewServer(ctx, &cfg, log)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	s := &Server{cfg: c, log: log}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	slog.SetDefault(log)
+	setMemoryLimit(log)
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -111,7 +113,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 		LinkTTL: c.VerifyLinkTTL, AbandonAfter: c.VerifyAbandonAfter, OCR: ocrReader(c, log),
 		Video: video.Decoder{Limits: video.Limits{MaxBytes: c.VideoMaxBytes}}, Events: outbox{w: s.hooks, encoders: Encoders}, Log: log})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, MaxVideoBytes: c.VideoMaxBytes,
-		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Verify: s.Verify,
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Verify: s.Verify, Admission: admission(c),
 		Metrics: metrics, Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
@@ -120,16 +122,41 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	return s, nil
 }
 
-// Listen binds the address (":0" picks a free port; Addr tells which).
+// admission derives the admission limits from the engine's workers: past
+// two requests per worker (one decoding while one infers) throughput is
+// flat on the measured machines, so more in flight only adds latency.
+func admission(c *config.Server) edge.AdmissionConfig {
+	if c.AdmitConcurrency < 0 {
+		return edge.AdmissionConfig{}
+	}
+	n := c.AdmitConcurrency
+	if n == 0 {
+		w := c.Workers
+		if w <= 0 {
+			w = runtime.NumCPU()
+		}
+		n = 2 * w
+	}
+	return edge.AdmissionConfig{Concurrency: n, Queue: c.AdmitQueue, MaxWait: c.AdmitWait}
+}
+
+// Listen binds the address (":0" picks a free port; Addr tells which),
+// with TLS when it is configured (internal/app/tls.go), and the ACME
+// HTTP-01 listener when that is.
 func (s *Server) Listen() error {
+	if err := CheckTLS(s.cfg); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
-	s.ln = ln
+	if s.ln, err = s.secure(ln); err != nil {
+		return err
+	}
 	if s.cfg.PublicURL == "" {
-		s.Faces.SetPublicURL("http://" + ln.Addr().String())
-		s.Verify.SetPublicURL("http://" + ln.Addr().String())
+		s.Faces.SetPublicURL(s.defaultPublicURL())
+		s.Verify.SetPublicURL(s.defaultPublicURL())
 	}
 	return nil
 }
@@ -144,6 +171,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	stopChallenges := s.serveChallenges()
+	defer stopChallenges()
 	// The webhook worker stops with the server, after its in-flight sends
 	// finish or are abandoned (Options.ShutdownGrace).
 	hctx, stopHooks := context.WithCancel(ctx)
@@ -153,7 +182,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); s.sweep(hctx) }()
 	defer func() { stopHooks(); <-sweepDone }()
-	s.log.Info("visage listening", "addr", "http://"+s.Addr(), "database", RedactURL(DatabaseURL(s.cfg)),
+	s.log.Info("visage listening", "addr", s.scheme()+"://"+s.Addr(), "database", RedactURL(DatabaseURL(s.cfg)),
 		"model", s.eng.EmbeddingModel(), "data_dir", s.cfg.DataDir)
 	s.hint(ctx)
 	select {
@@ -187,7 +216,17 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var reconciled time.Time
 	for {
+		// Listing every image file is heavier than the rest: hourly.
+		if time.Since(reconciled) >= time.Hour {
+			if n, err := s.Faces.ReconcileImages(ctx, faceauth.OrphanAge); err != nil && ctx.Err() == nil {
+				s.log.Error("reconcile image files", "err", err)
+			} else if n > 0 {
+				s.log.Info("orphaned image files erased", "files", n)
+			}
+			reconciled = time.Now()
+		}
 		if n, err := s.Faces.SweepCaptures(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Error("sweep capture sessions", "err", err)
 		} else if n > 0 {

@@ -221,6 +221,13 @@ type Server struct {
 	Workers        int // concurrent engine jobs; 0: number of cores
 	CaptureLinkTTL time.Duration
 
+	// Admission control of heavy requests (images, video): how many run
+	// at once (0: twice the engine's workers; negative: off), how many
+	// wait, and how long one waits before 503 + Retry-After.
+	AdmitConcurrency int
+	AdmitQueue       int
+	AdmitWait        time.Duration
+
 	// Verification cases (internal/kyc).
 	VerifyLinkTTL      time.Duration // lifetime of a hosted verification link
 	VerifyAbandonAfter time.Duration // a started case left idle this long is abandoned
@@ -236,6 +243,16 @@ type Server struct {
 	WebhookMaxAttempts   int           // sends per delivery before it is failed
 	WebhookConcurrency   int           // webhook requests in flight per node
 	WebhookRetentionDays int           // days finished deliveries are kept; 0 = forever
+
+	// TLS served directly (internal/tlsserve): certificate files, or ACME.
+	TLSCertFile      string // PEM chain; re-read when renewed
+	TLSKeyFile       string
+	ACMEDomains      string // comma-separated names to obtain certificates for
+	ACMEEmail        string
+	ACMEDirectoryURL string // empty: Let's Encrypt
+	ACMECacheDir     string // empty: DataDir/acme
+	ACMEHTTPListen   string // HTTP-01 challenge listener; empty: none
+	TrustedProxies   string // comma-separated prefixes whose X-Forwarded-* are believed
 }
 
 // MaxTokenTTL caps bearer tokens: a leaked token is good until it expires
@@ -250,6 +267,7 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	RegisterEngine(fs, &c.Engine)
 	RegisterStore(fs, &c.Store)
 	RegisterAddress(fs, c)
+	RegisterTLS(fs, c)
 	c.MaxBodyBytes, c.RateLimit, c.RateBurst = 55<<20, 20, 40
 	c.TokenTTL, c.LogLevel, c.Workers, c.CaptureLinkTTL = 15*time.Minute, "info", 0, 30*time.Minute
 	add(fs, int64Value{&c.MaxBodyBytes}, "max-body-bytes", "VISAGE_MAX_BODY_BYTES", "BYTES", "largest request body (413 above)")
@@ -258,6 +276,10 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	add(fs, durationValue{p: &c.TokenTTL, max: MaxTokenTTL}, "token-ttl", "VISAGE_TOKEN_TTL", "DURATION", "lifetime of bearer tokens from POST /v1/auth/token, at most 24h (a token outlives nothing but its key's revocation)")
 	add(fs, logLevelValue{&c.LogLevel}, "log-level", "VISAGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error")
 	add(fs, intValue{&c.Workers}, "workers", "VISAGE_WORKERS", "N", "concurrent face-engine jobs; 0 = number of cores")
+	c.AdmitConcurrency, c.AdmitQueue, c.AdmitWait = 0, 0, 3*time.Second
+	add(fs, intValue{&c.AdmitConcurrency}, "admit-concurrency", "VISAGE_ADMIT_CONCURRENCY", "N", "image and video requests worked on at once; 0 = twice the workers (throughput is flat beyond that), negative = no admission control")
+	add(fs, intValue{&c.AdmitQueue}, "admit-queue", "VISAGE_ADMIT_QUEUE", "N", "image and video requests that may wait for a slot (one integration at most half); 0 = 4 × the concurrency")
+	add(fs, durationValue{p: &c.AdmitWait, max: time.Minute}, "admit-wait", "VISAGE_ADMIT_WAIT", "DURATION", "longest wait for a slot before 503 with Retry-After; a request expected to wait longer is refused at once")
 	add(fs, durationValue{p: &c.CaptureLinkTTL, max: MaxCaptureLinkTTL}, "capture-ttl", "VISAGE_CAPTURE_TTL", "DURATION", "lifetime of a hosted capture link, at most 720h (30 days)")
 	c.VerifyLinkTTL, c.VerifyAbandonAfter, c.VideoMaxBytes, c.OCRLegacyData = 72*time.Hour, 24*time.Hour, 50<<20, ".cache/tessdata"
 	add(fs, durationValue{p: &c.VerifyLinkTTL, max: MaxCaptureLinkTTL}, "verify-link-ttl", "VISAGE_VERIFY_LINK_TTL", "DURATION", "lifetime of a hosted verification link, at most 720h (30 days)")
@@ -281,6 +303,24 @@ func RegisterAddress(fs *flag.FlagSet, c *Server) {
 	c.Listen, c.PublicURL = "127.0.0.1:8080", ""
 	add(fs, stringValue{&c.Listen}, "listen", "VISAGE_LISTEN", "ADDR", "HTTP listen address")
 	add(fs, urlValue{&c.PublicURL}, "public-url", "VISAGE_PUBLIC_URL", "URL", "externally visible base URL for capture links and image URLs; default http://LISTEN")
+}
+
+// RegisterTLS binds how the server terminates TLS, or which proxies in
+// front of it do.
+func RegisterTLS(fs *flag.FlagSet, c *Server) {
+	c.TLSCertFile, c.TLSKeyFile, c.TrustedProxies = "", "", ""
+	c.ACMEDomains, c.ACMEEmail, c.ACMEDirectoryURL, c.ACMECacheDir, c.ACMEHTTPListen = "", "", "", "", ""
+	// The variables end in _PATH, not _FILE: in Visage a *_FILE variable
+	// names the file a secret setting is read from, while these name files
+	// the server reads itself, and reads again on renewal.
+	add(fs, stringValue{&c.TLSCertFile}, "tls-cert-file", "VISAGE_TLS_CERT_PATH", "FILE", "PEM certificate chain to serve HTTPS with, re-read when it changes; needs --tls-key-file")
+	add(fs, stringValue{&c.TLSKeyFile}, "tls-key-file", "VISAGE_TLS_KEY_PATH", "FILE", "PEM private key of --tls-cert-file")
+	add(fs, stringValue{&c.ACMEDomains}, "acme-domains", "VISAGE_ACME_DOMAINS", "NAMES", "comma-separated domain names to get certificates for from an ACME CA (Let's Encrypt) and serve HTTPS with")
+	add(fs, stringValue{&c.ACMEEmail}, "acme-email", "VISAGE_ACME_EMAIL", "EMAIL", "contact address of the ACME account (expiry warnings)")
+	add(fs, urlValue{&c.ACMEDirectoryURL}, "acme-directory-url", "VISAGE_ACME_DIRECTORY_URL", "URL", "ACME directory of a staging or private CA; default Let's Encrypt")
+	add(fs, stringValue{&c.ACMECacheDir}, "acme-cache-dir", "VISAGE_ACME_CACHE_DIR", "DIR", "where the ACME account key and certificates are kept, created 0700; default DATA_DIR/acme")
+	add(fs, stringValue{&c.ACMEHTTPListen}, "acme-http-listen", "VISAGE_ACME_HTTP_LISTEN", "ADDR", "address (like :80) answering ACME HTTP-01 challenges and redirecting to https; empty = none, TLS-ALPN-01 on the HTTPS port only")
+	add(fs, stringValue{&c.TrustedProxies}, "trusted-proxies", "VISAGE_TRUSTED_PROXIES", "CIDRS", "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default nobody")
 }
 
 // RegisterWebhookGuard binds the addresses webhooks may reach: what

@@ -195,6 +195,11 @@ type Templates interface {
 	// are included and flagged, so the index can hold them without a
 	// second query per face.
 	ListTemplates(ctx context.Context, integrationID, modelID string) ([]IndexedTemplate, error)
+	// ListAllTemplates returns up to limit templates of every integration
+	// with ids after afterID, in id order (re-keying walks them in pages).
+	ListAllTemplates(ctx context.Context, afterID string, limit int) ([]Template, error)
+	// UpdateTemplateSealed replaces a template's sealed vector (re-keying).
+	UpdateTemplateSealed(ctx context.Context, integrationID, id string, sealed []byte) error
 }
 
 // Integration is a tenant: one business using Visage.

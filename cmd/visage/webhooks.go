@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/visagehq/visage/internal/actor"
 	"github.com/visagehq/visage/internal/api"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/store"
@@ -25,6 +26,10 @@ const webhooksUsage = `usage:
   visage webhooks deliveries --integration ID [--status pending|delivering|delivered|failed] [--limit N] [--cursor C]
   visage webhooks show --integration ID --id DELIVERY_ID
   visage webhooks redeliver --integration ID --id DELIVERY_ID
+  visage webhooks rotate-secret --integration ID [--overlap 24h]
+  visage webhooks grant --integration ID --cidr PREFIX [--note TEXT]
+  visage webhooks revoke --integration ID --cidr PREFIX
+  visage webhooks grants --integration ID
 
 Every command takes the server's database and master-key flags (and their
 VISAGE_* variables), --json and --create (see visage admin -h). Deliveries
@@ -44,6 +49,12 @@ var webhooksCmds = map[string]struct {
 		"List an integration's webhook deliveries, newest first."},
 	"show":      {webhooksShow, "webhooks show --integration ID --id DELIVERY_ID [flags]", "Print one delivery with its payload and every attempt."},
 	"redeliver": {webhooksRedeliver, "webhooks redeliver --integration ID --id DELIVERY_ID [flags]", "Send a delivery again: it is pending until the running server picks it up."},
+	"rotate-secret": {webhooksRotateSecret, "webhooks rotate-secret --integration ID [--overlap 24h] [flags]",
+		"Give the integration a new webhook signing secret, printed once; the old one keeps signing deliveries for --overlap (0: stops at once)."},
+	"grant": {webhooksGrant, "webhooks grant --integration ID --cidr PREFIX [--note TEXT] [flags]",
+		"Let the integration's webhooks reach a private or internal range (CIDR or one address) inside VISAGE_WEBHOOK_ALLOW_CIDRS."},
+	"revoke": {webhooksRevoke, "webhooks revoke --integration ID --cidr PREFIX [flags]", "Withdraw a range granted to the integration."},
+	"grants": {webhooksGrants, "webhooks grants --integration ID [flags]", "List the private or internal ranges granted to the integration."},
 }
 
 // runWebhooks manages an integration's webhooks from the command line,
@@ -62,7 +73,7 @@ func runWebhooks(ctx context.Context, args []string) error {
 	e := &hooksEnv{adminEnv: newAdminEnv("webhooks "+args[0], c.usage, c.about), args: args[1:]}
 	config.RegisterWebhookGuard(e.fs.FlagSet, &e.cfg)
 	e.fs.StringVar(&e.integration, "integration", "", "integration `ID` (required)")
-	return c.run(ctx, e)
+	return c.run(actor.With(ctx, cliActor()), e)
 }
 
 // hooksEnv is adminEnv plus the webhook service.
@@ -86,7 +97,7 @@ func (e *hooksEnv) start(ctx context.Context, required ...string) error {
 		return err
 	}
 	// No worker in this process: the server's picks the deliveries up.
-	e.svc = webhook.NewService(e.st, g, nil)
+	e.svc = webhook.NewService(e.st, g, nil, webhook.WithSealer(e.tenant.SealWebhookSecret))
 	return nil
 }
 
@@ -280,4 +291,89 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func webhooksRotateSecret(ctx context.Context, e *hooksEnv) error {
+	overlap := e.fs.Duration("overlap", webhook.DefaultSecretOverlap, "how long the old secret keeps signing deliveries (0 to 168h; 0: stops at once, for a leaked secret)")
+	if err := e.start(ctx); err != nil {
+		return err
+	}
+	defer e.close()
+	rot, err := e.svc.RotateSecret(ctx, e.integration, *overlap)
+	if err != nil {
+		return notFound(err, "no integration "+e.integration)
+	}
+	if e.json {
+		return emit(map[string]any{"secret": rot.Secret, "rotated_at": rot.RotatedAt,
+			"previous_valid_until": rot.PreviousValidUntil, "overlap_seconds": int64(*overlap / time.Second)}, false)
+	}
+	fmt.Printf("New webhook secret of %s (shown once):\n  %s\n", e.integration, rot.Secret)
+	if rot.PreviousValidUntil != nil {
+		fmt.Printf("The old secret keeps signing deliveries until %s UTC: deploy the new one to your receivers before then.\n",
+			rot.PreviousValidUntil.Format(time.DateTime))
+	} else {
+		fmt.Println("Every older secret stopped signing deliveries now.")
+	}
+	return nil
+}
+
+func webhooksGrant(ctx context.Context, e *hooksEnv) error {
+	cidr := e.fs.String("cidr", "", "`PREFIX` to grant, e.g. 10.20.5.0/24 or one address (required)")
+	note := e.fs.String("note", "", "why, for operators (not shown to the integration)")
+	if err := e.start(ctx, "cidr"); err != nil {
+		return err
+	}
+	defer e.close()
+	g, err := e.svc.GrantPrefix(ctx, e.integration, *cidr, *note)
+	if err != nil {
+		return notFound(err, "no integration "+e.integration)
+	}
+	if e.json {
+		return emit(map[string]any{"prefix": g.Prefix, "note": g.Note, "created_at": g.CreatedAt}, false)
+	}
+	fmt.Printf("Webhooks of %s may now reach %s.\n", e.integration, g.Prefix)
+	return nil
+}
+
+func webhooksRevoke(ctx context.Context, e *hooksEnv) error {
+	cidr := e.fs.String("cidr", "", "granted `PREFIX` to withdraw (required)")
+	if err := e.start(ctx, "cidr"); err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.svc.RevokePrefix(ctx, e.integration, *cidr); err != nil {
+		return err
+	}
+	if !e.json {
+		fmt.Printf("Webhooks of %s may no longer reach %s.\n", e.integration, *cidr)
+	}
+	return nil
+}
+
+func webhooksGrants(ctx context.Context, e *hooksEnv) error {
+	if err := e.start(ctx); err != nil {
+		return err
+	}
+	defer e.close()
+	gs, err := e.svc.Grants(ctx, e.integration)
+	if err != nil {
+		return notFound(err, "no integration "+e.integration)
+	}
+	if e.json {
+		out := make([]map[string]any, 0, len(gs))
+		for _, g := range gs {
+			out = append(out, map[string]any{"prefix": g.Prefix, "note": g.Note, "created_at": g.CreatedAt})
+		}
+		return emit(map[string]any{"grants": out}, false)
+	}
+	if len(gs) == 0 {
+		fmt.Printf("No ranges granted to %s: its webhooks reach public addresses only.\n", e.integration)
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "PREFIX\tGRANTED (UTC)\tNOTE")
+	for _, g := range gs {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", g.Prefix, g.CreatedAt.Format(time.DateTime), orDash(g.Note))
+	}
+	return w.Flush()
 }

@@ -118,6 +118,8 @@ func (s *Server) native() edge.Surface {
 		auth("GET /v1/webhooks/deliveries", s.listWebhookDeliveries, nil),
 		auth("GET /v1/webhooks/deliveries/{id}", s.getWebhookDelivery, nil),
 		auth("POST /v1/webhooks/deliveries/{id}/redeliver", s.redeliverWebhook, nil),
+		auth("POST /v1/webhooks/secret/rotate", s.rotateWebhookSecret, nil),
+		auth("GET /v1/webhooks/grants", s.listWebhookGrants, nil),
 	}
 	routes = append(routes, s.verificationRoutes()...)
 	for i := range routes {
@@ -146,6 +148,8 @@ var nativeScopes = map[string]string{
 	"GET /v1/webhooks/deliveries":                 tenancy.ScopeAdmin,
 	"GET /v1/webhooks/deliveries/{id}":            tenancy.ScopeAdmin,
 	"POST /v1/webhooks/deliveries/{id}/redeliver": tenancy.ScopeAdmin,
+	"POST /v1/webhooks/secret/rotate":             tenancy.ScopeAdmin,
+	"GET /v1/webhooks/grants":                     tenancy.ScopeAdmin,
 	"POST /v1/verifications/{id}/review":          tenancy.ScopeAdmin,
 }
 

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,6 +25,8 @@ type Webhooks interface {
 	Deliveries(ctx context.Context, integrationID, status, cursor string, limit int) (*webhook.DeliveryList, error)
 	Delivery(ctx context.Context, integrationID, id string) (*webhook.DeliveryDetail, error)
 	Redeliver(ctx context.Context, integrationID, id string) (*webhook.Delivery, error)
+	RotateSecret(ctx context.Context, integrationID string, overlap time.Duration) (*webhook.RotatedSecret, error)
+	Grants(ctx context.Context, integrationID string) ([]webhook.Grant, error)
 }
 
 var _ Webhooks = (*webhook.Service)(nil)
@@ -55,9 +59,12 @@ type Attempt struct {
 	At             time.Time         `json:"at"`
 	RequestHeaders map[string]string `json:"request_headers"`
 	ResponseStatus int               `json:"response_status"` // 0: no response
-	ResponseBody   string            `json:"response_body"`   // first 4 KB
-	LatencyMS      int64             `json:"latency_ms"`
-	Error          string            `json:"error,omitempty"`
+	// ResponseBody is the response's first 256 bytes, cleaned of control
+	// characters, and only from a public destination or one the operator
+	// granted the integration; "" otherwise.
+	ResponseBody string `json:"response_body"`
+	LatencyMS    int64  `json:"latency_ms"`
+	Error        string `json:"error,omitempty"`
 }
 
 // DeliveryDetail is a delivery with its payload and attempts.
@@ -223,4 +230,87 @@ func (s *Server) redeliverWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	edge.WriteJSON(w, http.StatusAccepted, DeliveryOf(*d))
+}
+
+// rotatedSecret is the answer of POST /v1/webhooks/secret/rotate.
+type rotatedSecret struct {
+	Secret    string    `json:"secret"`
+	RotatedAt time.Time `json:"rotated_at"`
+	// PreviousValidUntil is when the replaced secret stops signing
+	// deliveries; absent when it stopped at once.
+	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
+	OverlapSeconds     int64      `json:"overlap_seconds"`
+}
+
+// rotateWebhookSecret: POST /v1/webhooks/secret/rotate, body optional
+// {"overlap_seconds": 86400}, gives the integration a new signing secret,
+// shown once. For the overlap (default 24 h, 0–7 days) deliveries are
+// signed with the old secret too, so receivers can switch without a gap;
+// 0 drops every earlier secret at once (a leaked secret).
+func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	wh, id, ok := s.hooks(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		OverlapSeconds *int64 `json:"overlap_seconds"`
+	}
+	// The body is optional: an empty one takes the default overlap.
+	br := bufio.NewReader(r.Body)
+	if _, err := br.Peek(1); err == nil {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, r.Body}
+		if err := edge.DecodeJSON(r, &body, true); err != nil {
+			edge.Fail(w, r, err)
+			return
+		}
+	}
+	overlap := webhook.DefaultSecretOverlap
+	if body.OverlapSeconds != nil {
+		n, limit := *body.OverlapSeconds, int64(webhook.MaxSecretOverlap/time.Second)
+		if n < 0 || n > limit {
+			edge.Fail(w, r, fault.New(fault.BadRequest, "overlap_seconds must be 0–%d", limit))
+			return
+		}
+		overlap = time.Duration(n) * time.Second
+	}
+	rot, err := wh.RotateSecret(r.Context(), id, overlap)
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	// The secret is shown once: no cache may keep it.
+	w.Header().Set("Cache-Control", "no-store")
+	edge.WriteJSON(w, http.StatusOK, rotatedSecret{Secret: rot.Secret, RotatedAt: rot.RotatedAt,
+		PreviousValidUntil: rot.PreviousValidUntil, OverlapSeconds: int64(overlap / time.Second)})
+}
+
+// webhookGrant is one non-public range the operator let the integration
+// reach. The operator's note stays with the operator (it may name internal
+// systems).
+type webhookGrant struct {
+	Prefix    string    `json:"prefix"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// listWebhookGrants: GET /v1/webhooks/grants, the private or internal
+// ranges this integration's webhooks may reach. Only an operator grants
+// them (`visage webhooks grant`), never an API key.
+func (s *Server) listWebhookGrants(w http.ResponseWriter, r *http.Request) {
+	wh, id, ok := s.hooks(w, r)
+	if !ok {
+		return
+	}
+	gs, err := wh.Grants(r.Context(), id)
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	out := make([]webhookGrant, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, webhookGrant{Prefix: g.Prefix, CreatedAt: g.CreatedAt})
+	}
+	edge.WriteJSON(w, http.StatusOK, map[string]any{"grants": out})
 }

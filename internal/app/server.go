@@ -103,7 +103,8 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 		return nil, err
 	}
 	s.hooks = webhook.NewWorker(s.st, webhook.StoreSecrets(s.st, s.Tenant.OpenSecrets), hookOpts)
-	s.Webhooks = webhook.NewService(s.st, hookOpts.Guard, s.hooks.Notify)
+	s.Webhooks = webhook.NewService(s.st, hookOpts.Guard, s.hooks.Notify,
+		webhook.WithSealer(s.Tenant.SealWebhookSecret), webhook.WithLogger(log))
 	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
 	metrics := edge.NewMetrics()
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,

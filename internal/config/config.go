@@ -223,7 +223,7 @@ type Server struct {
 
 	// Admission control of heavy requests (images, video): how many run
 	// at once (0: twice the engine's workers; negative: off), how many
-	// wait, and how long one waits before 503 + Retry-After.
+	// wait, and how long one waits before 503 + Retry-After. (-1: "off")
 	AdmitConcurrency int
 	AdmitQueue       int
 	AdmitWait        time.Duration
@@ -277,7 +277,7 @@ func RegisterServer(fs *flag.FlagSet, c *Server) {
 	add(fs, logLevelValue{&c.LogLevel}, "log-level", "VISAGE_LOG_LEVEL", "LEVEL", "debug, info, warn or error")
 	add(fs, intValue{&c.Workers}, "workers", "VISAGE_WORKERS", "N", "concurrent face-engine jobs; 0 = number of cores")
 	c.AdmitConcurrency, c.AdmitQueue, c.AdmitWait = 0, 0, 3*time.Second
-	add(fs, intValue{&c.AdmitConcurrency}, "admit-concurrency", "VISAGE_ADMIT_CONCURRENCY", "N", "image and video requests worked on at once; 0 = twice the workers (throughput is flat beyond that), negative = no admission control")
+	add(fs, countOrOff{&c.AdmitConcurrency}, "admit-concurrency", "VISAGE_ADMIT_CONCURRENCY", "N", "image and video requests worked on at once; 0 = twice the workers (throughput is flat beyond that), off = no admission control")
 	add(fs, intValue{&c.AdmitQueue}, "admit-queue", "VISAGE_ADMIT_QUEUE", "N", "image and video requests that may wait for a slot (one integration at most half); 0 = 4 × the concurrency")
 	add(fs, durationValue{p: &c.AdmitWait, max: time.Minute}, "admit-wait", "VISAGE_ADMIT_WAIT", "DURATION", "longest wait for a slot before 503 with Retry-After; a request expected to wait longer is refused at once")
 	add(fs, durationValue{p: &c.CaptureLinkTTL, max: MaxCaptureLinkTTL}, "capture-ttl", "VISAGE_CAPTURE_TTL", "DURATION", "lifetime of a hosted capture link, at most 720h (30 days)")

@@ -213,3 +213,24 @@ func (v logLevelValue) Set(s string) error {
 	*v.p = s
 	return nil
 }
+
+// countOrOff is a non-negative count, or "off" (stored as -1).
+type countOrOff struct{ p *int }
+
+func (v countOrOff) String() string {
+	if v.p == nil {
+		return ""
+	}
+	if *v.p < 0 {
+		return "off"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v countOrOff) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		*v.p = -1
+		return nil
+	}
+	return intValue(v).Set(s)
+}

@@ -84,3 +84,97 @@ func TestVerifyWebhookZeroToleranceUsesDefault(t *testing.T) {
 		t.Fatalf("zero tolerance must not disable the check: %v", err)
 	}
 }
+
+func TestSignWebhookDeliveryFormat(t *testing.T) {
+	cur, old, body := []byte("whsec_new"), []byte("whsec_old"), []byte(`{"deliveryId":"whd_1"}`)
+	got, err := SignWebhookDelivery([][]byte{cur, old}, "whd_1", 1700000000, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := func(secret []byte, msg string) string {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(msg))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	want := "t=1700000000" +
+		",v1=" + mac(cur, "1700000000."+string(body)) + ",v1=" + mac(old, "1700000000."+string(body)) +
+		",v2=" + mac(cur, "whd_1.1700000000."+string(body)) + ",v2=" + mac(old, "whd_1.1700000000."+string(body))
+	if got != want {
+		t.Fatalf("SignWebhookDelivery = %q, want %q", got, want)
+	}
+	// With one secret the header starts exactly as SignWebhook's, so
+	// receivers of the old format keep working.
+	one, _ := SignWebhookDelivery([][]byte{cur}, "whd_1", 1700000000, body)
+	if !strings.HasPrefix(one, SignWebhook(cur, 1700000000, body)+",v2=") {
+		t.Fatalf("single-secret header %q does not extend SignWebhook's", one)
+	}
+	for _, c := range []struct {
+		secrets [][]byte
+		id      string
+		want    error
+	}{
+		{nil, "whd_1", ErrInvalidKey},
+		{[][]byte{cur, nil}, "whd_1", ErrInvalidKey},
+		{[][]byte{cur}, "", ErrDeliveryID},
+		{[][]byte{cur}, "whd.1", ErrDeliveryID}, // a dot would make "<id>.<t>.<body>" ambiguous
+		{[][]byte{cur}, "whd 1", ErrDeliveryID},
+		{[][]byte{cur}, strings.Repeat("a", 129), ErrDeliveryID},
+	} {
+		if _, err := SignWebhookDelivery(c.secrets, c.id, 1, body); !errors.Is(err, c.want) {
+			t.Errorf("secrets %q, id %q: %v, want %v", c.secrets, c.id, err, c.want)
+		}
+	}
+}
+
+func TestVerifyWebhookDelivery(t *testing.T) {
+	cur, old, body := []byte("whsec_new"), []byte("whsec_old"), []byte(`{"x":1}`)
+	now := time.Unix(1700000000, 0)
+	header, err := SignWebhookDelivery([][]byte{cur, old}, "whd_abc", now.Unix(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range [][]byte{cur, old} {
+		if err := VerifyWebhookDelivery(s, header, "whd_abc", body, now, time.Minute); err != nil {
+			t.Fatalf("secret %s: %v", s, err)
+		}
+		if err := VerifyWebhook(s, header, body, now, time.Minute); err != nil {
+			t.Fatalf("v1 with secret %s: %v", s, err)
+		}
+	}
+	var v1Only []string
+	for p := range strings.SplitSeq(header, ",") {
+		if !strings.HasPrefix(p, "v2=") {
+			v1Only = append(v1Only, p)
+		}
+	}
+	cases := []struct {
+		name, header, id, body string
+		secret                 []byte
+		now                    time.Time
+		want                   error
+	}{
+		// The replay the v2 scheme exists for: same body, same signature,
+		// another delivery id.
+		{"replayed under a new id", header, "whd_abd", string(body), cur, now, ErrSignatureMismatch},
+		{"altered body", header, "whd_abc", `{"x":2}`, cur, now, ErrSignatureMismatch},
+		{"wrong secret", header, "whd_abc", string(body), []byte("other"), now, ErrSignatureMismatch},
+		{"altered timestamp", strings.Replace(header, "t=1700000000", "t=1700000001", 1), "whd_abc", string(body), cur, now, ErrSignatureMismatch},
+		{"v2 stripped", strings.Join(v1Only, ","), "whd_abc", string(body), cur, now, ErrSignatureMalformed},
+		{"stale", header, "whd_abc", string(body), cur, now.Add(time.Hour), ErrSignatureExpired},
+		{"bad id", header, "whd.abc", string(body), cur, now, ErrDeliveryID},
+		{"bad v2 hex", "t=1700000000,v2=zz", "whd_abc", string(body), cur, now, ErrSignatureMalformed},
+		{"empty secret", header, "whd_abc", string(body), nil, now, ErrInvalidKey},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := VerifyWebhookDelivery(c.secret, c.header, c.id, []byte(c.body), c.now, 5*time.Minute); !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+	// v1 alone cannot tell the replay apart: that is why receivers that
+	// dedupe on the id should check v2.
+	if err := VerifyWebhook(cur, header, body, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+}

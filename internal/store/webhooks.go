@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,67 @@ type Webhooks interface {
 	// CountWebhooks counts deliveries by status across integrations (the
 	// outbox's queue depth, for metrics).
 	CountWebhooks(ctx context.Context) (map[string]int64, error)
+
+	// PutWebhookGrant records that the operator lets g.IntegrationID's
+	// webhooks reach g.Prefix (a canonical CIDR prefix) although it is not
+	// public. Granting a prefix again only updates its note. It fills
+	// g.CreatedAt (the first grant's time); an unknown integration is
+	// ErrNotFound.
+	PutWebhookGrant(ctx context.Context, g *WebhookGrant) error
+	// DeleteWebhookGrant withdraws one grant; ErrNotFound when there is
+	// none.
+	DeleteWebhookGrant(ctx context.Context, integrationID, prefix string) error
+	// ListWebhookGrants returns an integration's grants by prefix.
+	ListWebhookGrants(ctx context.Context, integrationID string) ([]WebhookGrant, error)
+
+	// RotateWebhookSecret replaces an integration's sealed webhook secret
+	// (the integrations row) with r.Next, provided it is still r.Current,
+	// else ErrConflict (a concurrent rotation won). r.Current is kept as a
+	// retired secret until r.KeepUntil; a zero KeepUntil retires every
+	// earlier secret at once instead. Retired secrets past their time, and
+	// all but the newest MaxRetiredWebhookSecrets, are deleted.
+	RotateWebhookSecret(ctx context.Context, r WebhookSecretRotation) error
+	// ListRetiredWebhookSecrets returns an integration's retired secrets
+	// still valid at at, newest first.
+	ListRetiredWebhookSecrets(ctx context.Context, integrationID string, at time.Time) ([]RetiredWebhookSecret, error)
+	// PruneRetiredWebhookSecrets deletes retired secrets expired at at,
+	// across integrations, and reports how many.
+	PruneRetiredWebhookSecrets(ctx context.Context, at time.Time) (int64, error)
+}
+
+// WebhookGrant lets one integration's webhooks reach a non-public prefix.
+type WebhookGrant struct {
+	IntegrationID string
+	Prefix        string // canonical CIDR, e.g. "10.20.0.0/16"
+	Note          string // why, for the operator; at most maxGrantNote bytes
+	CreatedAt     time.Time
+}
+
+// maxGrantNote bounds a grant's note.
+const maxGrantNote = 200
+
+// MaxRetiredWebhookSecrets is how many retired secrets an integration's
+// deliveries are signed with at most besides the current one: rotating
+// again and again within one window must not grow every signature header.
+const MaxRetiredWebhookSecrets = 2
+
+// WebhookSecretRotation parameterises RotateWebhookSecret. The secrets are
+// sealed by the caller; the store compares and keeps the bytes.
+type WebhookSecretRotation struct {
+	IntegrationID string
+	Current, Next []byte
+	At            time.Time // when; zero: now
+	KeepUntil     time.Time // end of Current's overlap window; zero: no overlap
+}
+
+// RetiredWebhookSecret is a secret a rotation replaced that deliveries are
+// still signed with until ExpiresAt, so receivers can switch over.
+type RetiredWebhookSecret struct {
+	ID            string // "whs_…"
+	IntegrationID string
+	Sealed        []byte // sealed as the integration's current secret is
+	RetiredAt     time.Time
+	ExpiresAt     time.Time
 }
 
 // Webhook delivery statuses.
@@ -68,9 +130,13 @@ const (
 )
 
 // MaxWebhookResponseExcerpt is the most of a response body an attempt
-// keeps: enough to read an error message, not enough to fill the database
-// with a receiver's HTML error pages.
-const MaxWebhookResponseExcerpt = 4 << 10
+// keeps: enough to read a receiver's error message, too little to read a
+// service through the delivery log (or fill the database with HTML error
+// pages).
+const MaxWebhookResponseExcerpt = 256
+
+// maxWebhookErrorText bounds an attempt's error text.
+const maxWebhookErrorText = 4 << 10
 
 // WebhookDelivery is one event for one destination URL.
 type WebhookDelivery struct {
@@ -250,7 +316,7 @@ func (c *conn) RecordWebhookAttempt(ctx context.Context, leaseToken string, a *W
 	// invalid UTF-8 and NUL bytes, so both are cleaned here for both
 	// backends alike.
 	a.ResponseBody = cleanText(a.ResponseBody, MaxWebhookResponseExcerpt)
-	a.Error = cleanText(a.Error, MaxWebhookResponseExcerpt)
+	a.Error = cleanText(a.Error, maxWebhookErrorText)
 	a.RequestBody = cleanText(a.RequestBody, -1)
 
 	at := now()
@@ -446,4 +512,109 @@ func (c *conn) CountWebhooks(ctx context.Context) (map[string]int64, error) {
 		out[st] = n
 	}
 	return out, wrap(rows.Err(), "count webhooks")
+}
+
+func (c *conn) PutWebhookGrant(ctx context.Context, g *WebhookGrant) error {
+	p, err := netip.ParsePrefix(g.Prefix)
+	if err != nil || p.Masked() != p || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return wrap(fmt.Errorf("%w: %q is not a canonical CIDR prefix", ErrInvalid, g.Prefix), "grant webhook prefix")
+	}
+	g.Note = cleanText(g.Note, maxGrantNote)
+	at := stampOrNow(g.CreatedAt)
+	// Granting again keeps the first grant's time: it says since when the
+	// integration could reach the range.
+	err = c.scanRow(ctx, `INSERT INTO webhook_grants (integration_id, prefix, note, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, prefix) DO UPDATE SET note = excluded.note
+		RETURNING created_at`, []any{g.IntegrationID, p.String(), g.Note, c.d.ts(at)}, tsDest{&g.CreatedAt})
+	g.Prefix = p.String()
+	return wrap(err, "grant webhook prefix %s to %s", g.Prefix, g.IntegrationID)
+}
+
+func (c *conn) DeleteWebhookGrant(ctx context.Context, integrationID, prefix string) error {
+	err := c.execOne(ctx, `DELETE FROM webhook_grants WHERE integration_id = ? AND prefix = ?`, integrationID, prefix)
+	return wrap(err, "withdraw webhook prefix %s from %s", prefix, integrationID)
+}
+
+func (c *conn) ListWebhookGrants(ctx context.Context, integrationID string) ([]WebhookGrant, error) {
+	rows, err := c.query(ctx, `SELECT integration_id, prefix, note, created_at FROM webhook_grants
+		WHERE integration_id = ? ORDER BY prefix`, integrationID)
+	if err != nil {
+		return nil, wrap(err, "list webhook grants of %s", integrationID)
+	}
+	out, err := collect(rows, func(r rowScanner) (WebhookGrant, error) {
+		var g WebhookGrant
+		err := r.Scan(&g.IntegrationID, &g.Prefix, &g.Note, tsDest{&g.CreatedAt})
+		return g, err
+	})
+	return out, wrap(err, "list webhook grants of %s", integrationID)
+}
+
+func (c *conn) RotateWebhookSecret(ctx context.Context, r WebhookSecretRotation) error {
+	if len(r.Next) == 0 {
+		return wrap(fmt.Errorf("%w: no new secret", ErrInvalid), "rotate webhook secret of %s", r.IntegrationID)
+	}
+	at := stampOrNow(r.At)
+	err := c.atomic(ctx, func(c *conn) error {
+		// Compare-and-swap on the sealed bytes: of two concurrent rotations
+		// one wins, and the loser does not retire a secret that was never
+		// current.
+		query, args := `UPDATE integrations SET sealed_webhook_secret = ? WHERE id = ? AND sealed_webhook_secret = ?`,
+			[]any{r.Next, r.IntegrationID, r.Current}
+		if len(r.Current) == 0 {
+			query = `UPDATE integrations SET sealed_webhook_secret = ?
+				WHERE id = ? AND (sealed_webhook_secret IS NULL OR length(sealed_webhook_secret) = 0)`
+			args = args[:2]
+		}
+		res, err := c.exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			var id string
+			if err := c.scanRow(ctx, `SELECT id FROM integrations WHERE id = ?`, []any{r.IntegrationID}, &id); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: the webhook secret changed meanwhile", ErrConflict)
+		}
+		if r.KeepUntil.IsZero() || len(r.Current) == 0 {
+			_, err := c.exec(ctx, `DELETE FROM webhook_retired_secrets WHERE integration_id = ?`, r.IntegrationID)
+			return err
+		}
+		if _, err := c.exec(ctx, `INSERT INTO webhook_retired_secrets (id, integration_id, sealed_secret, retired_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, NewID("whs_"), r.IntegrationID, r.Current, c.d.ts(at), c.d.ts(stamp(r.KeepUntil))); err != nil {
+			return err
+		}
+		_, err = c.exec(ctx, `DELETE FROM webhook_retired_secrets WHERE integration_id = ? AND (expires_at <= ? OR id NOT IN
+			(SELECT id FROM webhook_retired_secrets WHERE integration_id = ? ORDER BY retired_at DESC, id DESC LIMIT ?))`,
+			r.IntegrationID, c.d.ts(at), r.IntegrationID, MaxRetiredWebhookSecrets)
+		return err
+	})
+	return wrap(err, "rotate webhook secret of %s", r.IntegrationID)
+}
+
+func (c *conn) ListRetiredWebhookSecrets(ctx context.Context, integrationID string, at time.Time) ([]RetiredWebhookSecret, error) {
+	rows, err := c.query(ctx, `SELECT id, integration_id, sealed_secret, retired_at, expires_at FROM webhook_retired_secrets
+		WHERE integration_id = ? AND expires_at > ? ORDER BY retired_at DESC, id DESC LIMIT ?`,
+		integrationID, c.d.ts(stampOrNow(at)), MaxRetiredWebhookSecrets)
+	if err != nil {
+		return nil, wrap(err, "list retired webhook secrets of %s", integrationID)
+	}
+	out, err := collect(rows, func(r rowScanner) (RetiredWebhookSecret, error) {
+		var s RetiredWebhookSecret
+		err := r.Scan(&s.ID, &s.IntegrationID, &s.Sealed, tsDest{&s.RetiredAt}, tsDest{&s.ExpiresAt})
+		return s, err
+	})
+	return out, wrap(err, "list retired webhook secrets of %s", integrationID)
+}
+
+func (c *conn) PruneRetiredWebhookSecrets(ctx context.Context, at time.Time) (int64, error) {
+	res, err := c.exec(ctx, `DELETE FROM webhook_retired_secrets WHERE expires_at <= ?`, c.d.ts(stampOrNow(at)))
+	if err != nil {
+		return 0, wrap(err, "prune retired webhook secrets")
+	}
+	n, err := res.RowsAffected()
+	return n, wrap(err, "prune retired webhook secrets")
 }

@@ -236,6 +236,17 @@ func (s *Service) OpenSecrets(in *store.Integration) (aesKey, webhookSecret []by
 	return aesKey, webhookSecret, nil
 }
 
+// SealWebhookSecret seals a new webhook signing secret of an integration
+// exactly as CreateIntegration seals its first one, so OpenSecrets opens
+// it: the sealer of webhook secret rotation (webhook.WithSealer).
+func (s *Service) SealWebhookSecret(integrationID string, secret []byte) ([]byte, error) {
+	sealed, err := s.kr.Seal(secret, secretAD(integrationID, purposeWebhookSecret))
+	if err != nil {
+		return nil, fmt.Errorf("seal webhook secret of %s: %w", integrationID, err)
+	}
+	return sealed, nil
+}
+
 // createKey generates an API key and stores the hash of its secret.
 func createKey(ctx context.Context, tx store.Tx, integrationID, label string, now time.Time) (*NewKey, error) {
 	return createScopedKey(ctx, tx, integrationID, label, store.ScopeAdmin, now)

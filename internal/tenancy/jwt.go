@@ -90,7 +90,7 @@ func (s *Service) AuthenticateJWT(ctx context.Context, token string) (*Principal
 	if s.jwtKey == nil {
 		return nil, ErrJWTKey
 	}
-	if token == "" || len(token) > maxJWTLen {
+	if token == "" || len(token) > maxJWTLen || !compactJWS(token) {
 		return nil, unauthorized(ReasonMalformed)
 	}
 	parser := jwt.NewParser(
@@ -100,6 +100,9 @@ func (s *Service) AuthenticateJWT(ctx context.Context, token string) (*Principal
 		jwt.WithTimeFunc(s.now),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		// Padded or otherwise non-canonical base64 is refused: a token has
+		// one spelling, so it cannot be altered into a second valid one.
+		jwt.WithStrictDecoding(),
 	)
 	var claims jwtClaims
 	// The signature is verified before the claims, so ReasonExpired is only
@@ -134,4 +137,18 @@ func (s *Service) AuthenticateJWT(ctx context.Context, token string) (*Principal
 		return nil, unauthorized(ReasonInvalid)
 	}
 	return s.principal(ctx, k, SchemeJWT)
+}
+
+// compactJWS reports whether token has only the characters of the compact
+// serialisation (base64url and dots). Go's base64 decoder skips line
+// breaks even in strict mode, so without this a token with a newline
+// inside would pass as a second spelling of a genuine one.
+func compactJWS(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -6,21 +6,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/visagehq/visage/internal/testenv"
+	"github.com/visagehq/visage/internal/webhook"
 )
 
 // TestAPIEndToEnd drives /v1/webhooks on a real `visage serve`: validation,
 // ping, the delivery log with its attempts, redelivery, and isolation
 // between integrations.
 func TestAPIEndToEnd(t *testing.T) {
-	bin, addr, _, env := testenv.ServeEnv(t, "VISAGE_RATE_LIMIT=0",
+	bin, addr, dataDir, env := testenv.ServeEnv(t, "VISAGE_RATE_LIMIT=0",
 		// Loopback only, as an operator would allow one internal range:
-		// private and link-local addresses stay refused.
+		// private and link-local addresses stay refused, and loopback is
+		// reachable only by the integration granted it below.
 		"VISAGE_WEBHOOK_ALLOW_PRIVATE=false", "VISAGE_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
 		"VISAGE_WEBHOOK_POLL=0.1", "VISAGE_WEBHOOK_TIMEOUT=2")
 
@@ -41,8 +44,18 @@ func TestAPIEndToEnd(t *testing.T) {
 	t.Cleanup(receiver.Close)
 
 	testenv.StartServe(t, bin, env)
-	newKey := func(name string) string { return testenv.CreateIntegration(t, bin, env, name).APIKey.Token }
-	keyA, keyB := newKey("a"), newKey("b")
+	a, b := testenv.CreateIntegration(t, bin, env, "a"), testenv.CreateIntegration(t, bin, env, "b")
+	keyA, keyB := a.APIKey.Token, b.APIKey.Token
+	// The operator grants A the receiver's range (what `visage webhooks
+	// grant` does), through the server's database.
+	st := openStore(t, "sqlite://"+filepath.Join(dataDir, "visage.db"))
+	if _, err := webhook.NewService(st, nil, nil).GrantPrefix(t.Context(), a.Integration.ID, "127.0.0.0/8", ""); err == nil {
+		t.Fatal("a grant outside the (nil guard's empty) ceiling was accepted")
+	}
+	ceiling, _ := webhook.NewGuard(false, "127.0.0.0/8")
+	if _, err := webhook.NewService(st, ceiling, nil).GrantPrefix(t.Context(), a.Integration.ID, "127.0.0.0/8", "e2e receiver"); err != nil {
+		t.Fatal(err)
+	}
 
 	type reply struct {
 		code int
@@ -102,6 +115,10 @@ func TestAPIEndToEnd(t *testing.T) {
 		t.Fatalf("GET after PUT: %s", r.raw)
 	}
 
+	// B has no grant: the receiver's range is closed to it.
+	if r := call(keyB, "PUT", "/v1/webhooks", conf); r.code != 400 || strings.Contains(r.raw, "127.0.0.1") {
+		t.Fatalf("B configures a range granted to A only: %d %s", r.code, r.raw)
+	}
 	// B has no URL: its ping is refused, and it sees none of A's.
 	if r := call(keyB, "POST", "/v1/webhooks/ping", ""); r.code != 400 {
 		t.Fatalf("ping without URLs: %d %s", r.code, r.raw)

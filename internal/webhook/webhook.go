@@ -11,6 +11,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,6 +38,10 @@ const (
 	maxEventLen     = 64
 )
 
+// NativeDeliveryIDField is the top-level key under which native Visage
+// events carry their delivery id in the body.
+const NativeDeliveryIDField = "deliveryId"
+
 // Message is one webhook as a surface encodes it: the event name its
 // receivers configure URLs for, the exact body, and the User-Agent the
 // surface's document names ("" = UserAgent).
@@ -44,11 +49,19 @@ type Message struct {
 	Event     string
 	Body      []byte
 	UserAgent string
+	// DeliveryIDField, when set, is the top-level key under which each
+	// delivery's id is added to Body, which must then be a JSON object
+	// without that key. Native events set it (Enqueue); vendor-compatible
+	// events leave it empty, because their documents fix the body's shape:
+	// their receivers get the id in the X-Visage-Delivery header, covered
+	// by the v2 signature.
+	DeliveryIDField string
 }
 
 // Enqueue writes one pending delivery per URL the integration configured
 // for event (and for the wildcard "*"), in the caller's transaction, with
-// payload encoded as JSON. See EnqueueMessage.
+// payload encoded as a JSON object and the delivery id added to it as
+// "deliveryId". It is for native Visage events; see EnqueueMessage.
 func Enqueue(ctx context.Context, tx store.Tx, in *store.Integration, event string, payload any) ([]string, error) {
 	data, err := json.Marshal(payload)
 	if err != nil {
@@ -57,17 +70,18 @@ func Enqueue(ctx context.Context, tx store.Tx, in *store.Integration, event stri
 	if string(data) == "null" {
 		data = []byte("{}")
 	}
-	return EnqueueMessage(ctx, tx, in, Message{Event: event, Body: data})
+	return EnqueueMessage(ctx, tx, in, Message{Event: event, Body: data, DeliveryIDField: NativeDeliveryIDField})
 }
 
 // EnqueueMessage writes one pending delivery per URL the integration
 // configured for m.Event (and for "*"), in the caller's transaction. The
 // body is sent exactly as given (vendor-compatible events have fixed
-// shapes); the delivery id, event and integration travel in headers. The
-// state change and its event commit or roll back together. It returns the
-// delivery ids, none when no URL is configured. After the transaction
-// commits, call Service.Notify (or Worker.Notify) to send at once instead
-// of at the next poll.
+// shapes) unless m.DeliveryIDField asks for the delivery id in it; the
+// delivery id, event and integration travel in headers. The state change
+// and its event commit or roll back together. It returns the delivery ids,
+// none when no URL is configured. After the transaction commits, call
+// Service.Notify (or Worker.Notify) to send at once instead of at the next
+// poll.
 func EnqueueMessage(ctx context.Context, tx store.Tx, in *store.Integration, m Message) ([]string, error) {
 	if err := validEvent(m.Event); err != nil || m.Event == Wildcard {
 		return nil, fmt.Errorf("enqueue webhook: %w: event %q", ErrInvalid, m.Event)
@@ -79,17 +93,52 @@ func EnqueueMessage(ctx context.Context, tx store.Tx, in *store.Integration, m M
 	if !json.Valid(m.Body) {
 		return nil, fmt.Errorf("enqueue webhook %s: %w: body is not JSON", m.Event, ErrInvalid)
 	}
+	if m.DeliveryIDField != "" {
+		if err := canCarryID(m.Body, m.DeliveryIDField); err != nil {
+			return nil, fmt.Errorf("enqueue webhook %s: %w", m.Event, err)
+		}
+	}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	ids := make([]string, 0, len(urls))
 	for _, u := range urls {
 		d := &store.WebhookDelivery{ID: store.NewID("whd_"), IntegrationID: in.ID, Event: m.Event, URL: u,
 			Payload: m.Body, UserAgent: m.UserAgent, CreatedAt: at}
+		if m.DeliveryIDField != "" {
+			d.Payload = withID(m.Body, m.DeliveryIDField, d.ID)
+		}
 		if err := tx.EnqueueWebhook(ctx, d); err != nil {
 			return nil, fmt.Errorf("enqueue webhook %s: %w", m.Event, err)
 		}
 		ids = append(ids, d.ID)
 	}
 	return ids, nil
+}
+
+// canCarryID checks that body is a JSON object without key, so withID
+// yields valid JSON with one value for key.
+func canCarryID(body []byte, key string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return fmt.Errorf("%w: a native event body must be a JSON object", ErrInvalid)
+	}
+	if _, ok := obj[key]; ok {
+		return fmt.Errorf("%w: the body already has a %q field", ErrInvalid, key)
+	}
+	return nil
+}
+
+// withID returns body (a JSON object, see canCarryID) with key: id added
+// first. The rest of the body is kept byte for byte.
+func withID(body []byte, key, id string) []byte {
+	k, _ := json.Marshal(key) // strings always encode
+	v, _ := json.Marshal(id)
+	rest := bytes.TrimSpace(body)[1:] // after "{"
+	out := make([]byte, 0, len(body)+len(k)+len(v)+3)
+	out = append(append(append(append(out, '{'), k...), ':'), v...)
+	if t := bytes.TrimSpace(rest); len(t) == 1 { // just "}"
+		return append(out, '}')
+	}
+	return append(append(out, ','), rest...)
 }
 
 // Destinations lists the URLs notified of event: its own, then the
@@ -105,9 +154,16 @@ func Destinations(hooks map[string][]string, event string) []string {
 }
 
 // ValidateURLs checks and normalises a webhook configuration (event →
-// URLs): event names well formed, URLs allowed by the guard, duplicates
-// and empty lists dropped, within MaxEvents and MaxURLsPerEvent.
+// URLs) of an integration without grants; see Access.ValidateURLs.
 func ValidateURLs(g *Guard, hooks map[string][]string) (map[string][]string, error) {
+	return g.For(nil).ValidateURLs(hooks)
+}
+
+// ValidateURLs checks and normalises a webhook configuration (event →
+// URLs): event names well formed, URLs this integration may reach,
+// duplicates and empty lists dropped, within MaxEvents and
+// MaxURLsPerEvent.
+func (a Access) ValidateURLs(hooks map[string][]string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for event, urls := range hooks {
 		event = strings.TrimSpace(event)
@@ -116,7 +172,7 @@ func ValidateURLs(g *Guard, hooks map[string][]string) (map[string][]string, err
 		}
 		for _, u := range urls {
 			u = strings.TrimSpace(u)
-			if err := g.ValidateURL(u); err != nil {
+			if err := a.ValidateURL(u); err != nil {
 				return nil, fmt.Errorf("event %q: %w", event, err)
 			}
 			if !slices.Contains(out[event], u) {

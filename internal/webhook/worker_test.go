@@ -23,7 +23,7 @@ import (
 
 var secret = []byte("whsec_test-secret")
 
-func secrets(context.Context, string) ([]byte, error) { return secret, nil }
+func secrets(context.Context, string) ([][]byte, error) { return [][]byte{secret}, nil }
 
 func openSQLite(t *testing.T) store.Store {
 	t.Helper()
@@ -46,7 +46,8 @@ func openStore(t *testing.T, url string) store.Store {
 }
 
 // loopbackOnly is the guard of these tests: the httptest receivers listen
-// on loopback, and nothing else is reachable.
+// on loopback, which may be granted (newIntegration does), and nothing
+// else is reachable.
 func loopbackOnly(t *testing.T) *webhook.Guard {
 	g, err := webhook.NewGuard(false, "127.0.0.0/8,::1/128")
 	if err != nil {
@@ -61,7 +62,18 @@ func fast(t *testing.T) webhook.Options {
 		BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, MaxAttempts: 4, ShutdownGrace: time.Second}
 }
 
+// newIntegration creates an integration granted loopback, where the
+// receivers of these tests listen.
 func newIntegration(t *testing.T, st store.Store, hooks map[string][]string) *store.Integration {
+	t.Helper()
+	in := newUngranted(t, st, hooks)
+	grant(t, st, in.ID, "127.0.0.0/8", "::1/128")
+	return in
+}
+
+// newUngranted creates an integration without grants: public addresses
+// only.
+func newUngranted(t *testing.T, st store.Store, hooks map[string][]string) *store.Integration {
 	t.Helper()
 	in := &store.Integration{Name: "acme", WebhookURLs: hooks,
 		Policy: store.Policy{MatchThreshold: 70, LivenessThreshold: 0.5, MaxAttempts: 3, RetentionDays: 30}}
@@ -69,6 +81,15 @@ func newIntegration(t *testing.T, st store.Store, hooks map[string][]string) *st
 		t.Fatal(err)
 	}
 	return in
+}
+
+func grant(t *testing.T, st store.Store, integrationID string, prefixes ...string) {
+	t.Helper()
+	for _, p := range prefixes {
+		if err := st.PutWebhookGrant(context.Background(), &store.WebhookGrant{IntegrationID: integrationID, Prefix: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func enqueue(t *testing.T, st store.Store, in *store.Integration, event string, payload any) []string {
@@ -198,8 +219,12 @@ func TestDeliverSigned(t *testing.T) {
 	var deliveryIDs []string
 	for _, r := range reqs {
 		h := r.header
+		deliveryID := h.Get("X-Visage-Delivery")
 		if err := crypto.VerifyWebhook(secret, h.Get("X-Visage-Signature"), r.body, time.Now(), 0); err != nil {
-			t.Fatalf("signature does not verify: %v", err)
+			t.Fatalf("v1 signature does not verify: %v", err)
+		}
+		if err := crypto.VerifyWebhookDelivery(secret, h.Get("X-Visage-Signature"), deliveryID, r.body, time.Now(), 0); err != nil {
+			t.Fatalf("v2 signature does not verify: %v", err)
 		}
 		if err := crypto.VerifyWebhook([]byte("other"), h.Get("X-Visage-Signature"), r.body, time.Now(), 0); err == nil {
 			t.Fatal("signature verifies with another secret")
@@ -208,10 +233,10 @@ func TestDeliverSigned(t *testing.T) {
 			h.Get("X-Visage-Event") != "images_stored" || h.Get("X-Visage-Attempt") != "1" {
 			t.Fatalf("headers: %v", h)
 		}
-		if h.Get("X-Visage-Integration") != in.ID || string(r.body) != `{"face_id":"user-1","images":2}` {
-			t.Fatalf("body %s with headers %v: want the payload as enqueued", r.body, h)
+		// A native event carries its delivery id in the body too, first.
+		if want := `{"deliveryId":"` + deliveryID + `","face_id":"user-1","images":2}`; h.Get("X-Visage-Integration") != in.ID || string(r.body) != want {
+			t.Fatalf("body %s with headers %v: want %s", r.body, h, want)
 		}
-		deliveryID := h.Get("X-Visage-Delivery")
 		deliveryIDs = append(deliveryIDs, deliveryID)
 		atts := attempts(t, st, in.ID, deliveryID)
 		if len(atts) != 1 || atts[0].ResponseStatus != 200 || atts[0].RequestHeaders["X-Visage-Signature"] != h.Get("X-Visage-Signature") ||

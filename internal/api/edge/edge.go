@@ -152,18 +152,23 @@ func (e *Edge) Mount(s Surface) {
 	}
 }
 
-// wrap builds a route's handler chain: observe → body limit → (upload) →
-// authentication and rate limit → (admission, for uploads) → handler.
+// wrap builds a route's handler chain: observe → body limit →
+// authentication and rate limit → admission (routes with images or
+// video) → upload → handler. The body is read only once the request is
+// authenticated and admitted, so neither a caller without a key nor one
+// the server has no room for costs a parse. FormKey routes carry their
+// key inside the body: for them the upload comes first.
 func (e *Edge) wrap(s Surface, rt Route) http.Handler {
 	h := rt.Handler
+	formKey := rt.Auth == FormKey || rt.Auth == FormKeyOptional
+	if rt.Upload != nil && !formKey {
+		h = e.parsed(s, rt, h)
+	}
 	if rt.Upload.heavy() {
 		h = e.admitted(h)
 	}
 	if rt.Auth != Public {
 		h = e.authenticated(s, rt, h)
-	}
-	if rt.Upload != nil && rt.Auth != FormKey && rt.Auth != FormKeyOptional { // these parse before authenticating
-		h = e.parsed(s, rt, h)
 	}
 	limit := rt.MaxBody
 	if limit <= 0 {

@@ -176,15 +176,18 @@ func parseInto(r *http.Request, spec UploadSpec, u *Upload) (err error) {
 	if spec.MaxImageBytes <= 0 {
 		spec.MaxImageBytes = 20 << 20
 	}
+	p := parser{spec: spec, u: u}
 	if spec.QueryFields {
 		for k, v := range r.URL.Query() {
-			if k != "api_key" && len(v) > 0 {
-				u.Fields[k] = v[0]
+			if k == "api_key" || len(v) == 0 {
+				continue
+			}
+			if err := p.addField(k, v[0]); err != nil {
+				return err
 			}
 		}
 	}
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	p := parser{spec: spec, u: u}
 	switch {
 	case ct == "multipart/form-data":
 		if params["boundary"] == "" {
@@ -252,7 +255,12 @@ func (p *parser) addImage(im Image) error {
 	return nil
 }
 
+// addField is the one door for text fields of every encoding (multipart,
+// JSON, form, query), so the limits hold whichever a client picks.
 func (p *parser) addField(name, value string) error {
+	if len(value) > maxFieldBytes || len(name) > maxFieldBytes {
+		return fault.New(fault.BadRequest, "field %q is longer than %d bytes", truncate(name, 64), maxFieldBytes)
+	}
 	if _, ok := p.u.Fields[name]; !ok && len(p.u.Fields) >= maxFields {
 		return fault.New(fault.BadRequest, "too many fields: at most %d", maxFields)
 	}
@@ -489,4 +497,12 @@ func DecodeBase64(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("not valid base64")
+}
+
+// truncate shortens s to at most n bytes for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -29,6 +30,8 @@ func testWebhooks(t *testing.T, s store.Store) {
 			{"redeliver", testWebhookRedeliver},
 			{"isolation", testWebhookIsolation},
 			{"list", testWebhookList},
+			{"grants", testWebhookGrants},
+			{"secret-rotation", testWebhookSecretRotation},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
@@ -466,4 +469,125 @@ func testWebhookPrune(t *testing.T, s store.Store) {
 	wantErr(t, "pruned delivery", err, store.ErrNotFound)
 	_, err = s.GetWebhookDelivery(ctx(t), in.ID, open.ID)
 	noErr(t, "pending delivery survives pruning", err)
+}
+
+func testWebhookGrants(t *testing.T, s store.Store) {
+	in, other := newIntegration(t, s), newIntegration(t, s)
+	g := &store.WebhookGrant{IntegrationID: in.ID, Prefix: "10.20.0.0/16", Note: "audit\x00 service"}
+	noErr(t, "grant", s.PutWebhookGrant(ctx(t), g))
+	first := g.CreatedAt
+	if first.IsZero() || g.Note != "audit\uFFFD service" {
+		t.Fatalf("grant: %+v", g)
+	}
+	// Granting again updates the note and keeps the first time.
+	again := &store.WebhookGrant{IntegrationID: in.ID, Prefix: "10.20.0.0/16", Note: "audit", CreatedAt: first.Add(time.Hour)}
+	noErr(t, "grant again", s.PutWebhookGrant(ctx(t), again))
+	if !again.CreatedAt.Equal(first) {
+		t.Fatalf("re-grant moved the time: %v, want %v", again.CreatedAt, first)
+	}
+	noErr(t, "grant v6", s.PutWebhookGrant(ctx(t), &store.WebhookGrant{IntegrationID: in.ID, Prefix: "fd00:1::/64"}))
+	noErr(t, "grant loopback", s.PutWebhookGrant(ctx(t), &store.WebhookGrant{IntegrationID: in.ID, Prefix: "127.0.0.1/32"}))
+	for _, bad := range []string{"10.20.0.1/16", "10.20.0.0", "::ffff:10.0.0.0/104", "nonsense", ""} {
+		wantErr(t, "grant "+bad, s.PutWebhookGrant(ctx(t), &store.WebhookGrant{IntegrationID: in.ID, Prefix: bad}), store.ErrInvalid)
+	}
+	wantErr(t, "grant to a missing integration",
+		s.PutWebhookGrant(ctx(t), &store.WebhookGrant{IntegrationID: "int_missing", Prefix: "10.0.0.0/8"}), store.ErrNotFound)
+
+	got, err := s.ListWebhookGrants(ctx(t), in.ID)
+	noErr(t, "list", err)
+	var prefixes []string
+	for _, g := range got {
+		prefixes = append(prefixes, g.Prefix)
+	}
+	if fmt.Sprint(prefixes) != "[10.20.0.0/16 127.0.0.1/32 fd00:1::/64]" || got[0].Note != "audit" || !got[0].CreatedAt.Equal(first) {
+		t.Fatalf("grants: %+v", got)
+	}
+	if others, err := s.ListWebhookGrants(ctx(t), other.ID); err != nil || len(others) != 0 {
+		t.Fatalf("another integration's grants: %+v %v", others, err)
+	}
+	wantErr(t, "withdraw another's grant", s.DeleteWebhookGrant(ctx(t), other.ID, "10.20.0.0/16"), store.ErrNotFound)
+	noErr(t, "withdraw", s.DeleteWebhookGrant(ctx(t), in.ID, "10.20.0.0/16"))
+	wantErr(t, "withdraw twice", s.DeleteWebhookGrant(ctx(t), in.ID, "10.20.0.0/16"), store.ErrNotFound)
+
+	// Grants go with their integration.
+	_, err = s.DeleteIntegration(ctx(t), in.ID)
+	noErr(t, "delete integration", err)
+	if left, err := s.ListWebhookGrants(ctx(t), in.ID); err != nil || len(left) != 0 {
+		t.Fatalf("grants after the integration was deleted: %+v %v", left, err)
+	}
+}
+
+func testWebhookSecretRotation(t *testing.T, s store.Store) {
+	in := newIntegration(t, s)
+	t0 := time.Now().Add(time.Minute).UTC().Truncate(time.Microsecond)
+	rotate := func(cur, next string, at time.Time, keep time.Duration) error {
+		r := store.WebhookSecretRotation{IntegrationID: in.ID, Next: []byte(next), At: at}
+		if cur != "" {
+			r.Current = []byte(cur)
+		}
+		if keep > 0 {
+			r.KeepUntil = at.Add(keep)
+		}
+		return s.RotateWebhookSecret(ctx(t), r)
+	}
+	current := func() string {
+		got, err := s.GetIntegration(ctx(t), in.ID)
+		noErr(t, "get", err)
+		return string(got.SealedWebhookSecret)
+	}
+	retired := func(at time.Time) string {
+		rs, err := s.ListRetiredWebhookSecrets(ctx(t), in.ID, at)
+		noErr(t, "list retired", err)
+		var out []string
+		for _, r := range rs {
+			if r.IntegrationID != in.ID || !strings.HasPrefix(r.ID, "whs_") || !r.ExpiresAt.After(r.RetiredAt) {
+				t.Fatalf("retired secret: %+v", r)
+			}
+			out = append(out, string(r.Sealed))
+		}
+		return strings.Join(out, ",")
+	}
+
+	// An integration without a secret gets one; nothing is retired.
+	noErr(t, "first secret", rotate("", "s1", t0, time.Hour))
+	if current() != "s1" || retired(t0) != "" {
+		t.Fatalf("after the first secret: %q, retired %q", current(), retired(t0))
+	}
+	noErr(t, "rotate", rotate("s1", "s2", t0, time.Hour))
+	if current() != "s2" || retired(t0) != "s1" || retired(t0.Add(time.Hour)) != "" {
+		t.Fatalf("after a rotation: %q, retired %q / %q", current(), retired(t0), retired(t0.Add(time.Hour)))
+	}
+	// A stale caller loses; a missing integration is not found.
+	wantErr(t, "stale rotation", rotate("s1", "x", t0, time.Hour), store.ErrConflict)
+	wantErr(t, "missing integration", s.RotateWebhookSecret(ctx(t),
+		store.WebhookSecretRotation{IntegrationID: "int_missing", Current: []byte("a"), Next: []byte("b")}), store.ErrNotFound)
+	wantErr(t, "no new secret", s.RotateWebhookSecret(ctx(t),
+		store.WebhookSecretRotation{IntegrationID: in.ID, Current: []byte("s2")}), store.ErrInvalid)
+	if current() != "s2" {
+		t.Fatalf("a refused rotation changed the secret to %q", current())
+	}
+	// Rotating again within the window keeps the newest two retired ones.
+	noErr(t, "rotate 3", rotate("s2", "s3", t0.Add(time.Minute), 2*time.Hour))
+	noErr(t, "rotate 4", rotate("s3", "s4", t0.Add(2*time.Minute), 3*time.Hour))
+	if got := retired(t0.Add(2 * time.Minute)); got != "s3,s2" || store.MaxRetiredWebhookSecrets != 2 {
+		t.Fatalf("retired after three rotations: %q, want newest first, two at most", got)
+	}
+	if got := retired(t0.Add(time.Minute + 2*time.Hour + time.Second)); got != "s3" {
+		t.Fatalf("retired once s2 expired: %q", got)
+	}
+	// No overlap: every retired secret goes at once.
+	noErr(t, "rotate without overlap", rotate("s4", "s5", t0.Add(3*time.Minute), 0))
+	if current() != "s5" || retired(t0.Add(3*time.Minute)) != "" {
+		t.Fatalf("after a rotation without overlap: %q, retired %q", current(), retired(t0.Add(3*time.Minute)))
+	}
+	// Expired ones are pruned.
+	noErr(t, "rotate 6", rotate("s5", "s6", t0.Add(4*time.Minute), time.Hour))
+	n, err := s.PruneRetiredWebhookSecrets(ctx(t), t0.Add(4*time.Minute+time.Hour))
+	noErr(t, "prune", err)
+	if n < 1 || retired(t0) != "" {
+		t.Fatalf("pruned %d, left %q", n, retired(t0))
+	}
+	if !bytes.Equal([]byte(current()), []byte("s6")) {
+		t.Fatalf("prune touched the current secret: %q", current())
+	}
 }

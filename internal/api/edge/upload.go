@@ -238,6 +238,17 @@ func (p *parser) isImage(name string) bool {
 	return false
 }
 
+// holdsImage: the top-level JSON member name is an image field or the
+// object an image path ("model.faceImageBase64") runs through.
+func (p *parser) holdsImage(name string) bool {
+	for _, f := range p.spec.Images {
+		if f == name || strings.HasPrefix(f, name+".") {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *parser) isFile(name string) bool {
 	for _, f := range p.spec.Files {
 		if f == name {
@@ -366,9 +377,15 @@ func (p *parser) json(body io.Reader) error {
 	}
 	for name, v := range p.u.JSON {
 		var s string
-		if json.Unmarshal(v, &s) == nil {
+		switch {
+		case p.holdsImage(name):
+			// Images (or objects around them) are bounded per image by
+			// jsonImages, not as text fields; kept as before for handlers
+			// that read the raw field.
+			p.u.Fields[name] = string(v)
+		case json.Unmarshal(v, &s) == nil:
 			err = p.addField(name, s)
-		} else {
+		default:
 			err = p.addField(name, string(v))
 		}
 		if err != nil {

@@ -39,3 +39,17 @@ func TestFieldLimitsHoldInEveryEncoding(t *testing.T) {
 		})
 	}
 }
+
+// Images are bounded per image, not as text fields: a JSON image (or the
+// object around a nested one) longer than a field may be is accepted.
+func TestJSONImagesAreNotTextFields(t *testing.T) {
+	img := strings.Repeat("A", 2*maxFieldBytes)
+	for _, body := range []string{`{"image":"` + img + `"}`, `{"model":{"faceImageBase64":"` + img + `"},"applicantId":"a"}`} {
+		r := httptest.NewRequest(http.MethodPost, "/u", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		u, err := ParseUpload(r, UploadSpec{Images: []string{"image", "model.faceImageBase64"}})
+		if err != nil || len(u.Images) != 1 {
+			t.Fatalf("%.40s…: %v", body, err)
+		}
+	}
+}

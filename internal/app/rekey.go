@@ -24,10 +24,11 @@ type RekeyReport struct {
 	RemainingFiles int    `json:"files_under_old_keys"`
 }
 
-// Rekey re-seals everything still sealed under an old master key with the
-// current one: integration secrets, templates, then every stored file
-// (images, frames, documents, videos). Afterwards the old keys can be
-// dropped from VISAGE_OLD_MASTER_KEYS. It may run while servers serve;
+// Rekey re-wraps every integration's secrets and data key under the
+// current master key, and re-seals under its integration's data key every
+// template and stored file (images, frames, documents, videos) still
+// sealed directly under a master key (data from before data keys).
+// Afterwards the old keys can be dropped from VISAGE_OLD_MASTER_KEYS. It may run while servers serve;
 // interrupted, it is simply run again. progress receives a line per step.
 func Rekey(ctx context.Context, c *config.Server, st store.Store, ten *tenancy.Service, progress func(string)) (*RekeyReport, error) {
 	keys, err := LoadKeys(c)
@@ -39,7 +40,7 @@ func Rekey(ctx context.Context, c *config.Server, st store.Store, ten *tenancy.S
 		return rep, err
 	}
 	progress(fmt.Sprintf("integration secrets: %d integrations re-sealed", rep.Integrations))
-	rep.TemplatesSeen, rep.Templates, err = faceauth.ResealTemplates(ctx, st, keys.Ring, func(seen, done int) {
+	rep.TemplatesSeen, rep.Templates, err = faceauth.ResealTemplates(ctx, st, ten.DataKeyring, func(seen, done int) {
 		if seen%5000 == 0 {
 			progress(fmt.Sprintf("templates: %d seen, %d re-sealed", seen, done))
 		}
@@ -53,10 +54,11 @@ func Rekey(ctx context.Context, c *config.Server, st store.Store, ten *tenancy.S
 		return rep, fmt.Errorf("blob store: %w", err)
 	}
 	defer fs.Close()
+	fs.SealPerIntegration(ten.DataKeyring)
 	var old []string
 	err = fs.List(ctx, "", func(e blob.Entry) error {
 		rep.BlobsSeen++
-		if e.KeyID != keys.Ring.CurrentID() {
+		if e.KeyID != tenancy.DataKeyID {
 			old = append(old, e.Key)
 		}
 		return nil
@@ -67,8 +69,8 @@ func Rekey(ctx context.Context, c *config.Server, st store.Store, ten *tenancy.S
 	progress(fmt.Sprintf("files: %d seen, %d under old keys", rep.BlobsSeen, len(old)))
 	for i, k := range old {
 		changed, err := fs.Reseal(ctx, k)
-		if errors.Is(err, blob.ErrNotFound) {
-			continue // erased meanwhile
+		if errors.Is(err, blob.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+			continue // erased meanwhile, or its integration is gone
 		}
 		if err != nil {
 			return rep, fmt.Errorf("rekey files: %w", err)
@@ -81,7 +83,7 @@ func Rekey(ctx context.Context, c *config.Server, st store.Store, ten *tenancy.S
 		}
 	}
 	err = fs.List(ctx, "", func(e blob.Entry) error {
-		if e.KeyID != keys.Ring.CurrentID() {
+		if e.KeyID != tenancy.DataKeyID {
 			rep.RemainingFiles++
 		}
 		return nil

@@ -57,6 +57,7 @@ type Server struct {
 	// Webhooks configures and reports webhooks; hooks sends them.
 	Webhooks *webhook.Service
 	hooks    *webhook.Worker
+	blobs    *blob.FS
 	// base is every request's parent context; cancelled when draining
 	// takes too long, so requests queued for the engine give up.
 	base       context.Context
@@ -86,6 +87,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	s.blobs = blobs
 	m, err := models.Load(c.Manifest)
 	if err != nil {
 		return nil, err
@@ -98,6 +100,9 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	if s.Tenant, err = Tenancy(c, s.st, log); err != nil {
 		return nil, err
 	}
+	// Each integration's files, frames and templates are sealed with its
+	// own data key (wrapped by the master key).
+	blobs.SealPerIntegration(s.Tenant.DataKeyring)
 	hookOpts, err := webhook.OptionsFromConfig(c, log)
 	if err != nil {
 		return nil, err
@@ -107,7 +112,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 		webhook.WithSealer(s.Tenant.SealWebhookSecret), webhook.WithLogger(log))
 	limits := imageio.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}
 	metrics := edge.NewMetrics()
-	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log,
+	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log, DataKeys: s.Tenant.DataKeyring,
 		PublicURL: c.PublicURL, CaptureTTL: c.CaptureLinkTTL,
 		Events: outbox{w: s.hooks, encoders: Encoders}, Metrics: api.NewServiceMetrics(metrics)})
 	s.Verify = kyc.New(s.st, blobs, s.Faces, kyc.Options{PublicURL: c.PublicURL, URLKey: kyc.DeriveURLKey(keys.Current),
@@ -161,6 +166,9 @@ func (s *Server) Listen() error {
 	}
 	return nil
 }
+
+// blobStore is the server's file store (tests).
+func (s *Server) blobStore() *blob.FS { return s.blobs }
 
 // Store is the server's store (admin tasks and tests).
 func (s *Server) Store() store.Store { return s.st }

@@ -58,6 +58,29 @@ type FS struct {
 	kr      *crypto.Keyring
 	maxSize int64
 	now     func() time.Time
+	// tenant, when set, gives the keyring of the integration a key
+	// belongs to (its first segment); kr seals everything otherwise.
+	tenant func(ctx context.Context, integrationID string) (*crypto.Keyring, error)
+}
+
+// SealPerIntegration makes the store seal each blob with the keyring of
+// the integration named by the key's first segment ("int_…/faces/…"),
+// e.g. that integration's data key over the master keyring.
+func (s *FS) SealPerIntegration(keyring func(ctx context.Context, integrationID string) (*crypto.Keyring, error)) {
+	s.tenant = keyring
+}
+
+// keyringFor is the keyring of key's integration.
+func (s *FS) keyringFor(ctx context.Context, key string) (*crypto.Keyring, error) {
+	if s.tenant == nil {
+		return s.kr, nil
+	}
+	integration, _, _ := strings.Cut(key, "/")
+	kr, err := s.tenant(ctx, integration)
+	if err != nil {
+		return nil, fmt.Errorf("keyring of %s: %w", integration, err)
+	}
+	return kr, nil
 }
 
 // NewFS opens (creating if needed, mode 0700) a filesystem blob store at dir.
@@ -134,7 +157,11 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, meta Meta) (Info,
 	}
 	info.Size = n
 
-	envelope, err := s.kr.Seal(buf.Bytes(), additionalData(key))
+	kr, err := s.keyringFor(ctx, key)
+	if err != nil {
+		return Info{}, fmt.Errorf("blob put %s: %w", key, err)
+	}
+	envelope, err := kr.Seal(buf.Bytes(), additionalData(key))
 	if err != nil {
 		return Info{}, fmt.Errorf("blob put %s: %w", key, err)
 	}
@@ -230,7 +257,11 @@ func (s *FS) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("blob get %s: %w", key, err)
 	}
-	plaintext, err := s.kr.Open(envelope, additionalData(key))
+	kr, err := s.keyringFor(ctx, key)
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("blob get %s: %w", key, err)
+	}
+	plaintext, err := kr.Open(envelope, additionalData(key))
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("blob get %s: %w", key, err)
 	}

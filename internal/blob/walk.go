@@ -27,8 +27,9 @@ type Lister interface {
 	// all), in no particular order. A blob deleted meanwhile may or may not
 	// be seen.
 	List(ctx context.Context, prefix string, fn func(Entry) error) error
-	// Reseal re-encrypts one blob under the current master key, in place
-	// and atomically; a blob already under it is left alone. It reports
+	// Reseal re-encrypts one blob under its current key (the master key,
+	// or its integration's data key), in place and atomically; a blob
+	// already under it is left alone. It reports
 	// whether it rewrote the blob.
 	Reseal(ctx context.Context, key string) (bool, error)
 }
@@ -100,15 +101,19 @@ func (s *FS) Reseal(ctx context.Context, key string) (bool, error) {
 		}
 		return false, fmt.Errorf("blob reseal %s: %w", key, err)
 	}
-	if id, err := crypto.EnvelopeKeyID(envelope); err == nil && id == s.kr.CurrentID() {
+	kr, err := s.keyringFor(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("blob reseal %s: %w", key, err)
+	}
+	if id, err := crypto.EnvelopeKeyID(envelope); err == nil && id == kr.CurrentID() {
 		return false, nil
 	}
-	plain, err := s.kr.Open(envelope, additionalData(key))
+	plain, err := kr.Open(envelope, additionalData(key))
 	if err != nil {
 		return false, fmt.Errorf("blob reseal %s: %w", key, err)
 	}
 	defer clear(plain)
-	sealed, err := s.kr.Seal(plain, additionalData(key))
+	sealed, err := kr.Seal(plain, additionalData(key))
 	if err != nil {
 		return false, fmt.Errorf("blob reseal %s: %w", key, err)
 	}

@@ -95,6 +95,25 @@ func isKeyIDChar(c byte) bool {
 type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD
+	// under opens envelopes sealed with none of this keyring's keys: the
+	// master keyring under an integration's data keyring, for what was
+	// sealed before data keys existed.
+	under *Keyring
+}
+
+// DataKeyring is a keyring sealing with one data key (an integration's)
+// that still opens whatever the master keyring opens, so data sealed
+// before the data key existed stays readable until it is re-sealed.
+func DataKeyring(dataKey Key, master *Keyring) (*Keyring, error) {
+	if master != nil && master.Has(dataKey.ID) {
+		return nil, fmt.Errorf("build data keyring: %w: key id %q is also a master key id", ErrInvalidKey, dataKey.ID)
+	}
+	kr, err := NewKeyring(dataKey)
+	if err != nil {
+		return nil, err
+	}
+	kr.under = master
+	return kr, nil
 }
 
 // NewKeyring builds a keyring. Secrets are copied, so the caller may wipe its
@@ -124,7 +143,7 @@ func (kr *Keyring) CurrentID() string { return kr.current }
 // Has reports whether the keyring can open envelopes sealed under id.
 func (kr *Keyring) Has(id string) bool {
 	_, ok := kr.aeads[id]
-	return ok
+	return ok || (kr.under != nil && kr.under.Has(id))
 }
 
 // Seal encrypts plaintext under the current key and returns the envelope
@@ -162,6 +181,9 @@ func (kr *Keyring) Open(envelope, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	aead, ok := kr.aeads[id]
+	if !ok && kr.under != nil {
+		return kr.under.Open(envelope, additionalData)
+	}
 	if !ok {
 		return nil, fmt.Errorf("open: %w %q", ErrUnknownKey, id)
 	}

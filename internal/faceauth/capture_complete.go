@@ -57,12 +57,12 @@ func (s *Service) complete(ctx context.Context, tx store.Tx, in *store.Integrati
 		ev.Images = append(ev.Images, RegisteredImage{ID: img.ID, Challenge: c})
 	}
 	for _, c := range s.templateCaptures(l) {
-		emb, err := s.captured(l, c)
+		emb, err := s.captured(ctx, l, c)
 		if err != nil {
 			return nil, err
 		}
 		t := store.Template{ID: store.NewID("tpl_"), FaceRef: f.ID, ImageID: l.prog.Steps[c].ImageID, IntegrationID: in.ID, ModelID: emb.Model}
-		if err := s.sealTemplate(&t, emb.Vector); err != nil {
+		if err := s.sealTemplate(ctx, &t, emb.Vector); err != nil {
 			return nil, err
 		}
 		if err := tx.AddTemplate(ctx, &t); err != nil {

@@ -128,7 +128,7 @@ func (s *Service) step(ctx context.Context, tx store.Tx, t Tenant, in *store.Int
 		if res.Feedback != "" {
 			break
 		}
-		same, err := s.sameAsCaptured(l, t, o.face.Embedding)
+		same, err := s.sameAsCaptured(ctx, l, t, o.face.Embedding)
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,11 @@ func (s *Service) keepCapture(ctx context.Context, l *loaded, c Challenge, st *s
 	if o.face.Liveness != nil {
 		st.Liveness = *o.face.Liveness
 	}
-	sealed, err := s.kr.Seal(vecBytes(o.face.Embedding.Vector), captureAD(l.sess.ID, c, o.face.Embedding.Model))
+	kr, err := s.keyring(ctx, l.sess.IntegrationID)
+	if err != nil {
+		return err
+	}
+	sealed, err := kr.Seal(vecBytes(o.face.Embedding.Vector), captureAD(l.sess.ID, c, o.face.Embedding.Model))
 	if err != nil {
 		return err
 	}
@@ -226,10 +230,14 @@ func bytesVec(b []byte) []float32 {
 }
 
 // captured opens the embedding of a met step.
-func (s *Service) captured(l *loaded, c Challenge) (*face.Embedding, error) {
+func (s *Service) captured(ctx context.Context, l *loaded, c Challenge) (*face.Embedding, error) {
 	st := l.prog.Steps[c]
 	model := s.eng.EmbeddingModel()
-	b, err := s.kr.Open(st.Sealed, captureAD(l.sess.ID, c, model))
+	kr, err := s.keyring(ctx, l.sess.IntegrationID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := kr.Open(st.Sealed, captureAD(l.sess.ID, c, model))
 	if err != nil {
 		return nil, fmt.Errorf("%w: capture %s of session %s: %v", ErrTemplateIntegrity, c, l.sess.ID, err)
 	}
@@ -238,12 +246,12 @@ func (s *Service) captured(l *loaded, c Challenge) (*face.Embedding, error) {
 
 // sameAsCaptured requires every capture to show the person of the
 // captures already kept.
-func (s *Service) sameAsCaptured(l *loaded, t Tenant, e *face.Embedding) (bool, error) {
+func (s *Service) sameAsCaptured(ctx context.Context, l *loaded, t Tenant, e *face.Embedding) (bool, error) {
 	for _, c := range l.order {
 		if !l.prog.Steps[c].Met {
 			continue
 		}
-		ref, err := s.captured(l, c)
+		ref, err := s.captured(ctx, l, c)
 		if err != nil {
 			return false, err
 		}
@@ -269,7 +277,7 @@ func (s *Service) capturedDuplicate(ctx context.Context, t Tenant, l *loaded) (b
 		return false, err
 	}
 	for _, c := range s.templateCaptures(l) {
-		emb, err := s.captured(l, c)
+		emb, err := s.captured(ctx, l, c)
 		if err != nil {
 			return false, err
 		}

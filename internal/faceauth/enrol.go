@@ -346,7 +346,7 @@ func (s *Service) persist(ctx context.Context, t Tenant, f *store.Face, imgs []I
 			continue
 		}
 		tpl := store.Template{ID: store.NewID("tpl_"), FaceRef: f.ID, ImageID: rows[i].ID, IntegrationID: t.ID, ModelID: probes[i].face.Embedding.Model}
-		if err := s.sealTemplate(&tpl, probes[i].face.Embedding.Vector); err != nil {
+		if err := s.sealTemplate(ctx, &tpl, probes[i].face.Embedding.Vector); err != nil {
 			cleanup()
 			return err
 		}

@@ -38,7 +38,7 @@ func (s *Service) templates(ctx context.Context, integrationID, faceRef string) 
 		if r.ModelID != s.eng.EmbeddingModel() {
 			continue // made by another model: never compared
 		}
-		e, err := s.openTemplate(integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
+		e, err := s.openTemplate(ctx, integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
 		if err != nil {
 			return nil, err
 		}

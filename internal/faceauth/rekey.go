@@ -9,11 +9,13 @@ import (
 	"github.com/visagehq/visage/internal/store"
 )
 
-// ResealTemplates re-seals under kr's current key every template sealed
-// under another, page by page, calling progress after each page with the
-// templates seen and re-sealed so far. It is safe to interrupt and run
-// again: a template already under the current key is left alone.
-func ResealTemplates(ctx context.Context, st store.Store, kr *crypto.Keyring, progress func(seen, resealed int)) (seen, resealed int, err error) {
+// ResealTemplates re-seals every template not sealed under the current key
+// of its integration's keyring (keyring(ctx, integrationID): the data
+// keyring, or the master keyring for all), page by page, calling progress
+// after each page with the templates seen and re-sealed so far. It is safe
+// to interrupt and run again: a template already under its current key is
+// left alone.
+func ResealTemplates(ctx context.Context, st store.Store, keyring func(context.Context, string) (*crypto.Keyring, error), progress func(seen, resealed int)) (seen, resealed int, err error) {
 	after := ""
 	for {
 		page, err := st.ListAllTemplates(ctx, after, 500)
@@ -25,6 +27,10 @@ func ResealTemplates(ctx context.Context, st store.Store, kr *crypto.Keyring, pr
 		}
 		for _, t := range page {
 			seen++
+			kr, err := keyring(ctx, t.IntegrationID)
+			if err != nil {
+				return seen, resealed, err
+			}
 			if id, err := crypto.EnvelopeKeyID(t.Sealed); err == nil && id == kr.CurrentID() {
 				continue
 			}

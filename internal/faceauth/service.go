@@ -20,16 +20,18 @@ import (
 
 // Service runs face operations for integrations.
 type Service struct {
-	st     store.Store
-	blobs  blob.Store
-	kr     *crypto.Keyring
-	eng    *face.Engine
-	index  *search.Registry
-	limits imageio.Limits // selfies and enrolment images
-	frames imageio.Limits // hosted-page camera frames
-	budget *imageio.Budget
-	slots  chan struct{}
-	log    *slog.Logger
+	st    store.Store
+	blobs blob.Store
+	kr    *crypto.Keyring
+	// dataKeys gives an integration's data keyring (nil: kr for all).
+	dataKeys func(ctx context.Context, integrationID string) (*crypto.Keyring, error)
+	eng      *face.Engine
+	index    *search.Registry
+	limits   imageio.Limits // selfies and enrolment images
+	frames   imageio.Limits // hosted-page camera frames
+	budget   *imageio.Budget
+	slots    chan struct{}
+	log      *slog.Logger
 
 	// versions: the store's index version each loaded index reflects.
 	verMu    sync.Mutex
@@ -65,6 +67,10 @@ type Options struct {
 	Events Events
 	// Metrics receives business counters; nil drops them.
 	Metrics Metrics
+	// DataKeys gives the keyring sealing an integration's templates and
+	// capture frames (its data key over the master keyring); nil seals
+	// everything with the master keyring.
+	DataKeys func(ctx context.Context, integrationID string) (*crypto.Keyring, error)
 }
 
 // New builds the service. The search index loads each integration's
@@ -76,7 +82,7 @@ func New(st store.Store, blobs blob.Store, kr *crypto.Keyring, eng *face.Engine,
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	s := &Service{st: st, blobs: blobs, kr: kr, eng: eng, limits: selfieLimits(opt.Limits), frames: imageio.CameraFrameLimits(), budget: opt.Budget,
+	s := &Service{st: st, blobs: blobs, kr: kr, dataKeys: opt.DataKeys, eng: eng, limits: selfieLimits(opt.Limits), frames: imageio.CameraFrameLimits(), budget: opt.Budget,
 		slots: make(chan struct{}, opt.Workers), log: opt.Log,
 		publicURL: strings.TrimRight(opt.PublicURL, "/"), captureTTL: opt.CaptureTTL, challenges: opt.Challenges, events: opt.Events, metrics: opt.Metrics}
 	if s.events == nil {
@@ -238,8 +244,21 @@ func templateAD(integrationID, faceRef, templateID, model string) []byte {
 	return []byte("visage/template/v1|" + integrationID + "|" + faceRef + "|" + templateID + "|" + model)
 }
 
-func (s *Service) sealTemplate(t *store.Template, vec []float32) error {
-	sealed, err := s.kr.Seal(vecBytes(vec), templateAD(t.IntegrationID, t.FaceRef, t.ID, t.ModelID))
+// keyring seals and opens an integration's templates and frames: its
+// data keyring when Options.DataKeys is set, else the master keyring.
+func (s *Service) keyring(ctx context.Context, integrationID string) (*crypto.Keyring, error) {
+	if s.dataKeys == nil {
+		return s.kr, nil
+	}
+	return s.dataKeys(ctx, integrationID)
+}
+
+func (s *Service) sealTemplate(ctx context.Context, t *store.Template, vec []float32) error {
+	kr, err := s.keyring(ctx, t.IntegrationID)
+	if err != nil {
+		return fmt.Errorf("seal template: %w", err)
+	}
+	sealed, err := kr.Seal(vecBytes(vec), templateAD(t.IntegrationID, t.FaceRef, t.ID, t.ModelID))
 	if err != nil {
 		return fmt.Errorf("seal template: %w", err)
 	}
@@ -249,8 +268,12 @@ func (s *Service) sealTemplate(t *store.Template, vec []float32) error {
 
 // openTemplate decrypts a template; any failure is an integrity error,
 // never a silently wrong vector.
-func (s *Service) openTemplate(integrationID, faceRef, id, model string, sealed []byte) (*face.Embedding, error) {
-	buf, err := s.kr.Open(sealed, templateAD(integrationID, faceRef, id, model))
+func (s *Service) openTemplate(ctx context.Context, integrationID, faceRef, id, model string, sealed []byte) (*face.Embedding, error) {
+	kr, err := s.keyring(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := kr.Open(sealed, templateAD(integrationID, faceRef, id, model))
 	if err != nil {
 		return nil, fmt.Errorf("%w: template %s: %v", ErrTemplateIntegrity, id, err)
 	}
@@ -286,7 +309,7 @@ func (s *Service) loadIndex(ctx context.Context, integrationID string) ([]search
 		if !r.Enabled {
 			continue
 		}
-		emb, err := s.openTemplate(integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
+		emb, err := s.openTemplate(ctx, integrationID, r.FaceRef, r.ID, r.ModelID, r.Sealed)
 		if err != nil {
 			s.log.ErrorContext(ctx, "search index: template left out", "integration", integrationID, "face", r.FaceRef, "err", err)
 			continue

@@ -78,6 +78,7 @@ type Data interface {
 	IndexVersions
 	Verifications
 	Audit
+	DataKeys
 }
 
 // Audit persists the audit log.

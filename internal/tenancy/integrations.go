@@ -33,6 +33,7 @@ const (
 const (
 	purposeAESKey        = "aes-key"
 	purposeWebhookSecret = "webhook-secret"
+	purposeDataKey       = "data-key"
 )
 
 // Created is the result of CreateIntegration. The secrets are shown to the

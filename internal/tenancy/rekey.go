@@ -9,8 +9,8 @@ import (
 )
 
 // ResealSecrets re-seals under the current master key every integration's
-// AES key and webhook secret still sealed under an old one, and says how
-// many integrations it changed. Each integration is rewritten in its own
+// AES key, webhook secret and data key still sealed under an old one, and
+// says how many integrations it changed. Each integration is rewritten in its own
 // transaction, so an interrupted run loses nothing and may be repeated.
 func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
 	ins, err := s.st.ListIntegrations(ctx)
@@ -53,7 +53,11 @@ func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("reseal secrets: %w", err)
 		}
-		if changed {
+		wrapped, err := s.resealDataKey(ctx, in.ID)
+		if err != nil {
+			return n, fmt.Errorf("reseal secrets: %w", err)
+		}
+		if changed || wrapped {
 			n++
 		}
 	}

@@ -146,6 +146,8 @@ type Service struct {
 
 	jwtKey []byte                 // nil when not configured
 	keySet jwt.VerificationKeySet // jwtKey first, then the old keys
+
+	dataKeys dataKeyCache
 }
 
 // New builds a Service over a migrated store and the master keyring.

@@ -655,6 +655,11 @@ func TestScopedKeysAndFloors(t *testing.T) {
 	if r := s.do(s.request("PATCH", "/v1/integration", admin, strings.NewReader(`{"match_threshold":80}`), "application/json")); r.Status != 200 {
 		t.Fatalf("raise the threshold: %d %v", r.Status, r.Body)
 	}
+	for _, th := range []string{"NaN", "Inf", "-1", "101"} {
+		if r := s.do(s.multipartReq("/v1/search", admin, map[string]string{"threshold": th}, [][2]string{{"image", angelina("img2.jpg")}})); r.Status != 400 {
+			t.Fatalf("search threshold %s: %d %v", th, r.Status, r.Body)
+		}
+	}
 	if r := s.do(s.request("POST", "/v1/faces/sc-1/unlock", admin, nil, "")); r.Status != 200 {
 		t.Fatalf("unlock: %d %v", r.Status, r.Body)
 	}

@@ -103,6 +103,11 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	// Each integration's files, frames and templates are sealed with its
 	// own data key (wrapped by the master key).
 	blobs.SealPerIntegration(s.Tenant.DataKeyring)
+	if n, err := s.Tenant.EnsureDataKeys(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("data keys created for integrations from before data keys", "integrations", n)
+	}
 	hookOpts, err := webhook.OptionsFromConfig(c, log)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,11 @@ type frameOutcome struct {
 // applyFrame updates the session with one analysed frame under a row lock,
 // so two frames of one session never both advance it.
 func (s *Service) applyFrame(ctx context.Context, t Tenant, in *store.Integration, sessionID string, c Challenge, o *observation) (*FrameResult, error) {
+	// The keyring is looked up before the transaction: on SQLite a lookup
+	// that must write could not while this transaction holds the lock.
+	if _, err := s.keyring(ctx, t.ID); err != nil {
+		return nil, err
+	}
 	var out frameOutcome
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		out = frameOutcome{}

@@ -91,3 +91,28 @@ func (s *Service) resealDataKey(ctx context.Context, integrationID string) (bool
 	}
 	return s.st.SwapDataKey(ctx, integrationID, sealed, wrapped)
 }
+
+// EnsureDataKeys gives every integration that has none (created before
+// data keys existed) its data key, and loads them all, so that requests
+// never create one inside their own transaction. It returns how many it
+// created.
+func (s *Service) EnsureDataKeys(ctx context.Context) (int, error) {
+	ins, err := s.st.ListIntegrations(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("data keys: %w", err)
+	}
+	n := 0
+	for _, in := range ins {
+		had, err := s.st.GetDataKey(ctx, in.ID)
+		if err != nil {
+			return n, fmt.Errorf("data keys: %w", err)
+		}
+		if _, err := s.DataKeyring(ctx, in.ID); err != nil {
+			return n, err
+		}
+		if had == nil {
+			n++
+		}
+	}
+	return n, nil
+}

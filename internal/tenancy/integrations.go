@@ -98,6 +98,15 @@ func (s *Service) CreateIntegration(ctx context.Context, name string) (*Created,
 		if err := tx.CreateIntegration(ctx, in); err != nil {
 			return err
 		}
+		// The data key exists from the start, so no request ever has to
+		// create one inside its own transaction.
+		dataKey, err := s.kr.Seal(randomBytes(aesKeyBytes), secretAD(in.ID, purposeDataKey))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.SwapDataKey(ctx, in.ID, nil, dataKey); err != nil {
+			return err
+		}
 		if key, err = createKey(ctx, tx, in.ID, "initial", now); err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ func setMemoryLimit(log *slog.Logger) {
 	}
 	limit := avail / 4 * 3
 	debug.SetMemoryLimit(limit)
-	log.Info("memory limit set", "limit_mib", limit>>20, "available_mib", avail>>20, "override", "GOMEMLIMIT")
+	log.Info("memory limit set", "limit_mib", limit>>20, "available_mib", avail>>20, "hint", "set GOMEMLIMIT to choose another")
 }
 
 // cgroupLimit reads cgroup v2's memory.max; 0 when absent or "max".

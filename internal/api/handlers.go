@@ -103,14 +103,9 @@ func (s *Server) addImages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listFaces(w http.ResponseWriter, r *http.Request) {
-	limit := 0
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–1000"))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, r)
+	if !ok {
+		return
 	}
 	list, err := s.faces.ListFaces(r.Context(), integrationID(r), r.URL.Query().Get("cursor"), limit)
 	if err != nil {

@@ -92,14 +92,9 @@ func (s *Server) patchIntegration(w http.ResponseWriter, r *http.Request) {
 // integration's audit log, newest first.
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > store.MaxPageSize {
-			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–%d", store.MaxPageSize))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, r)
+	if !ok {
+		return
 	}
 	page, err := s.tenancy.AuditEvents(r.Context(), integrationID(r), q.Get("cursor"), limit)
 	if err != nil {
@@ -107,4 +102,19 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	edge.WriteJSON(w, http.StatusOK, wire.AuditListOf(page))
+}
+
+// pageLimit reads ?limit= (1–store.MaxPageSize; absent: 0, the default
+// page), or answers 400 and reports false.
+func pageLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > store.MaxPageSize {
+		edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–%d", store.MaxPageSize))
+		return 0, false
+	}
+	return n, true
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/visagehq/visage/internal/api/edge"
@@ -231,14 +230,9 @@ func (s *Server) createVerification(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listVerifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–1000"))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, r)
+	if !ok {
+		return
 	}
 	cases, next, err := s.cfg.Verify.List(r.Context(), integrationID(r), q.Get("status"), q.Get("cursor"), limit)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/visagehq/visage/internal/api/edge"
@@ -185,14 +184,9 @@ func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 		edge.Fail(w, r, fault.New(fault.BadRequest, "status must be pending, delivering, delivered or failed"))
 		return
 	}
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > store.MaxPageSize {
-			edge.Fail(w, r, fault.New(fault.BadRequest, "limit must be 1–%d", store.MaxPageSize))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, r)
+	if !ok {
+		return
 	}
 	list, err := wh.Deliveries(r.Context(), id, status, q.Get("cursor"), limit)
 	if err != nil {

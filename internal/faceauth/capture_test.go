@@ -412,20 +412,7 @@ func TestRegisterStillsChallenges(t *testing.T) {
 func TestUnfinishedCapturesAreErased(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()
-	frames := framesFor(t)
-	keep := func(faceID string) (string, string) {
-		start, err := fx.svc.Start2FA(ctx, fx.tenant, faceID, StartOptions{TTL: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _ := fx.svc.State(ctx, start.Token)
-		c := st.Steps[0].Challenge
-		if res, err := fx.svc.Frame(ctx, start.Token, c, st.Nonce, frames[c]); err != nil || !res.Met {
-			t.Fatalf("%s: %+v %v", c, res, err)
-		}
-		l, _ := fx.svc.loadSession(ctx, start.Token)
-		return start.Token, l.prog.Steps[c].BlobKey
-	}
+	keep := func(faceID string) (string, string) { return fx.keepFirstFrame(t, faceID, time.Minute) }
 	exists := func(key string) bool {
 		ok, err := fx.svc.blobs.Exists(ctx, key)
 		if err != nil {
@@ -502,4 +489,24 @@ func TestCaptureTokensStoredHashed(t *testing.T) {
 	if st, err := fx.svc.State(ctx, legacy.ID); err != nil || st.Status != CaptureInProgress {
 		t.Fatalf("a session opened before hashing: %+v %v", st, err)
 	}
+}
+
+// keepFirstFrame opens a capture link for faceID and meets its first
+// challenge, so the session keeps one frame; it returns the link's token
+// and the frame's blob key.
+func (fx *fixture) keepFirstFrame(t *testing.T, faceID string, ttl time.Duration) (token, blobKey string) {
+	t.Helper()
+	ctx := context.Background()
+	frames := framesFor(t)
+	start, err := fx.svc.Start2FA(ctx, fx.tenant, faceID, StartOptions{TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := fx.svc.State(ctx, start.Token)
+	c := st.Steps[0].Challenge
+	if res, err := fx.svc.Frame(ctx, start.Token, c, st.Nonce, frames[c]); err != nil || !res.Met {
+		t.Fatalf("%s: %+v %v", c, res, err)
+	}
+	l, _ := fx.svc.loadSession(ctx, start.Token)
+	return start.Token, l.prog.Steps[c].BlobKey
 }

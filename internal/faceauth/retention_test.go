@@ -87,18 +87,7 @@ func TestRetentionErasesUnusedFaces(t *testing.T) {
 func TestReconcileErasesOrphanedImages(t *testing.T) {
 	fx := newFixture(t, ChallengeSmile, ChallengeLeft, ChallengeRight)
 	ctx := context.Background()
-	frames := framesFor(t)
-	start, err := fx.svc.Start2FA(ctx, fx.tenant, "partway", StartOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, _ := fx.svc.State(ctx, start.Token)
-	c := st.Steps[0].Challenge
-	if res, err := fx.svc.Frame(ctx, start.Token, c, st.Nonce, frames[c]); err != nil || !res.Met {
-		t.Fatalf("%s: %+v %v", c, res, err)
-	}
-	l, _ := fx.svc.loadSession(ctx, start.Token)
-	kept := l.prog.Steps[c].BlobKey
+	_, kept := fx.keepFirstFrame(t, "partway", 0)
 	f, _ := fx.st.GetFaceByFaceID(ctx, fx.tenant.ID, "partway")
 	orphan := fx.tenant.ID + "/faces/" + f.ID + "/img_crashed"
 	if _, err := fx.svc.blobs.Put(ctx, orphan, strings.NewReader("sealed selfie"), blob.Meta{}); err != nil {

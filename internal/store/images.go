@@ -79,13 +79,7 @@ func (c *conn) ListFaceTemplates(ctx context.Context, integrationID, faceRef str
 	if err != nil {
 		return nil, wrap(err, "list templates of face %s", faceRef)
 	}
-	out, err := collect(rows, func(r rowScanner) (Template, error) {
-		var t Template
-		var image sql.NullString
-		err := r.Scan(templateDest(&t, &image)...)
-		t.ImageID = image.String
-		return t, err
-	})
+	out, err := collect(rows, scanTemplate)
 	return out, wrap(err, "list templates of face %s", faceRef)
 }
 
@@ -109,4 +103,13 @@ func (c *conn) ListTemplates(ctx context.Context, integrationID, modelID string)
 
 func templateDest(t *Template, image *sql.NullString) []any {
 	return []any{&t.ID, &t.IntegrationID, &t.FaceRef, image, &t.ModelID, &t.Sealed, tsDest{&t.CreatedAt}}
+}
+
+// scanTemplate reads one row of templateCols.
+func scanTemplate(r rowScanner) (Template, error) {
+	var t Template
+	var image sql.NullString
+	err := r.Scan(templateDest(&t, &image)...)
+	t.ImageID = image.String
+	return t, err
 }

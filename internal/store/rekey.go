@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 )
 
 func (c *conn) ListAllTemplates(ctx context.Context, afterID string, limit int) ([]Template, error) {
@@ -10,13 +9,7 @@ func (c *conn) ListAllTemplates(ctx context.Context, afterID string, limit int) 
 	if err != nil {
 		return nil, wrap(err, "list templates after %q", afterID)
 	}
-	out, err := collect(rows, func(r rowScanner) (Template, error) {
-		var t Template
-		var image sql.NullString
-		err := r.Scan(templateDest(&t, &image)...)
-		t.ImageID = image.String
-		return t, err
-	})
+	out, err := collect(rows, scanTemplate)
 	return out, wrap(err, "list templates after %q", afterID)
 }
 

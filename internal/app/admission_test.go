@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,4 +63,36 @@ func TestOverloadIsShedWith503(t *testing.T) {
 		t.Fatalf("read under load: %d", r.Status)
 	}
 	t.Logf("status mix %v; other integration %d", status, r.Status)
+}
+
+// Capture frames are rate-limited per link, before their body is read: a
+// page (or a script holding a link) sending too fast gets 429 with
+// Retry-After and the page's sentence, never a 5xx.
+func TestCaptureFramesAreRateLimited(t *testing.T) {
+	s := startServer(t, "", "", func(c *config.Server) { c.RateLimit, c.RateBurst = 1, 2 })
+	tok := s.newTenant("frames")
+	r := s.do(s.request("POST", "/v1/capture-sessions", tok, strings.NewReader(`{"face_id":"fr"}`), "application/json"))
+	if r.Status != 201 && r.Status != 200 {
+		t.Fatalf("open link: %d %v", r.Status, r.Body)
+	}
+	link := r.Body["token"].(string)
+	status := map[int]int{}
+	for range 6 {
+		req := s.multipartReq("/capture/"+link+"/frame", "", map[string]string{"challenge": "smile", "nonce": "x"}, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		status[res.StatusCode]++
+		if res.StatusCode == 429 && res.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		if res.StatusCode >= 500 {
+			t.Fatalf("frame answered %d", res.StatusCode)
+		}
+	}
+	if status[429] == 0 || status[400] == 0 {
+		t.Fatalf("status mix %v: want the burst answered (400: no frame) and the rest 429", status)
+	}
 }

@@ -114,6 +114,13 @@ var frameSpec = edge.UploadSpec{Images: []string{"frame"}, MaxImageBytes: MaxFra
 // frame takes one camera frame: multipart/form-data with "frame" (JPEG),
 // "challenge" and "nonce".
 func (h *Handler) frame(w http.ResponseWriter, r *http.Request, token string) {
+	// Frames are the page's heavy requests: rate-limited per link and
+	// admitted like the API's images, before the body is read.
+	release, ok := edge.Throttle(w, r, "capture:"+token)
+	if !ok {
+		return
+	}
+	defer release()
 	up, err := readFrameUpload(r)
 	if err != nil {
 		edge.Fail(w, r, err)

@@ -2,15 +2,11 @@ package edge
 
 import (
 	"context"
-	"math"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/visagehq/visage/internal/fault"
 )
 
 // Admission bounds the heavy requests (those carrying images or video)
@@ -226,9 +222,7 @@ func (e *Edge) admitted(h http.HandlerFunc) http.HandlerFunc {
 		}
 		release, ref := e.admit.acquire(r.Context(), key)
 		if ref != nil {
-			secs := int(math.Ceil(ref.retryAfter.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(min(max(secs, 1), 30)))
-			Fail(w, r, fault.New(fault.Busy, "the server is at capacity (%s); retry after %d s", ref.reason, min(max(secs, 1), 30)))
+			refuse(w, r, ref)
 			return
 		}
 		defer release()

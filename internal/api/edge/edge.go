@@ -216,6 +216,7 @@ type state struct {
 	renderer Renderer
 	log      *slog.Logger
 	id       string
+	edge     *Edge // for Throttle
 }
 
 type ctxKey int
@@ -289,7 +290,7 @@ func (e *Edge) observe(s Surface, route string, h http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		ctx := logctx.With(r.Context(), "request_id", id)
-		ctx = context.WithValue(ctx, keyState, &state{surface: s.Name, route: route, renderer: s.Renderer, log: e.cfg.Log, id: id})
+		ctx = context.WithValue(ctx, keyState, &state{surface: s.Name, route: route, renderer: s.Renderer, log: e.cfg.Log, id: id, edge: e})
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-ID", id)
 		sw := &statusWriter{ResponseWriter: w}

@@ -190,12 +190,13 @@ func (s *Service) unlock(ctx context.Context, integrationID, faceID string) (*Fa
 // DeleteFace erases a face: rows in one transaction, then its images from
 // blob storage, then the index entry.
 func (s *Service) DeleteFace(ctx context.Context, integrationID, faceID string) error {
-	return classified(s.deleteFace(ctx, integrationID, faceID, "request"))
+	return classified(s.deleteFace(ctx, integrationID, faceID, "request", nil))
 }
 
 // deleteFace erases a face; reason ("request", "retention") goes to the
-// audit log.
-func (s *Service) deleteFace(ctx context.Context, integrationID, faceID, reason string) error {
+// audit log. guard, when set, runs first in the erasure's transaction and
+// may call it off by returning an error.
+func (s *Service) deleteFace(ctx context.Context, integrationID, faceID, reason string, guard func(tx store.Tx, f *store.Face) error) error {
 	f, err := s.getFace(ctx, integrationID, faceID)
 	if err != nil {
 		return err
@@ -209,6 +210,11 @@ func (s *Service) deleteFace(ctx context.Context, integrationID, faceID, reason 
 	var keys []string
 	var version int64
 	err = s.st.InTx(ctx, func(tx store.Tx) error {
+		if guard != nil {
+			if err := guard(tx, f); err != nil {
+				return err
+			}
+		}
 		var err error
 		if keys, err = tx.DeleteFace(ctx, integrationID, f.ID); err != nil {
 			return err

@@ -9,6 +9,10 @@ import (
 	"github.com/visagehq/visage/internal/store"
 )
 
+// errUsedMeanwhile calls off a retention erasure: the face was used after
+// the sweep listed it.
+var errUsedMeanwhile = errors.New("face used since the retention sweep listed it")
+
 const (
 	// retentionBatch bounds one sweep's erasures per integration, so a
 	// first sweep after lowering retention_days spreads over minutes
@@ -53,12 +57,13 @@ func (s *Service) sweepIntegration(ctx context.Context, in *store.Integration, b
 	if err != nil {
 		return 0, fmt.Errorf("retention of %s: %w", in.ID, err)
 	}
+	stillUnused := unusedSince(ctx, in.ID, before)
 	n := 0
 	for _, f := range stale {
-		err := s.deleteFace(ctx, in.ID, f.FaceID, "retention")
+		err := s.deleteFace(ctx, in.ID, f.FaceID, "retention", stillUnused)
 		switch {
-		case errors.Is(err, ErrFaceNotEnrolled):
-			continue // erased meanwhile, by a request or another node
+		case errors.Is(err, ErrFaceNotEnrolled), errors.Is(err, errUsedMeanwhile):
+			continue // erased or used meanwhile, by a request or another node
 		case err != nil:
 			return n, fmt.Errorf("retention of %s: face %s: %w", in.ID, f.ID, err)
 		}
@@ -69,4 +74,17 @@ func (s *Service) sweepIntegration(ctx context.Context, in *store.Integration, b
 			"retention_days", in.Policy.RetentionDays, "unused_since", before.UTC().Format(time.RFC3339))
 	}
 	return n, nil
+}
+
+// unusedSince is the erasure guard of a retention sweep: the list was
+// read a moment ago, so the erasure checks, under a row lock in its own
+// transaction, that the face is still unused.
+func unusedSince(ctx context.Context, integrationID string, before time.Time) func(store.Tx, *store.Face) error {
+	return func(tx store.Tx, f *store.Face) error {
+		unused, err := tx.FaceUnusedSince(ctx, integrationID, f.ID, before)
+		if err == nil && !unused {
+			return errUsedMeanwhile
+		}
+		return err
+	}
 }

@@ -2,6 +2,7 @@ package faceauth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,33 @@ func TestReconcileErasesOrphanedImages(t *testing.T) {
 	}
 	if ok, _ := fx.svc.blobs.Exists(ctx, kept); !ok {
 		t.Fatal("the reconciler erased a frame an open capture session keeps")
+	}
+}
+
+// A face used between the sweep's listing and its erasure stays: the
+// erasure re-checks the last use inside its own transaction.
+func TestRetentionSparesAFaceUsedMeanwhile(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	if _, err := fx.svc.Start2FA(ctx, fx.tenant, "returning", StartOptions{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := fx.st.GetFaceByFaceID(ctx, fx.tenant.ID, "returning")
+	time.Sleep(5 * time.Millisecond)
+	before := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	// Listed as unused, then verified before the erasure runs.
+	if list, _ := fx.st.ListUnusedFaces(ctx, fx.tenant.ID, before, 10); len(list) != 1 {
+		t.Fatalf("listed %d faces", len(list))
+	}
+	if err := fx.st.PassVerification(ctx, fx.tenant.ID, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	err := fx.svc.deleteFace(ctx, fx.tenant.ID, "returning", "retention", unusedSince(ctx, fx.tenant.ID, before))
+	if !errors.Is(err, errUsedMeanwhile) {
+		t.Fatalf("erasure of a face used meanwhile: %v", err)
+	}
+	if _, err := fx.svc.GetFace(ctx, fx.tenant.ID, "returning"); err != nil {
+		t.Fatalf("the face used meanwhile was erased: %v", err)
 	}
 }

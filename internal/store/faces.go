@@ -245,3 +245,13 @@ func (c *conn) ListUnusedFaces(ctx context.Context, integrationID string, before
 	})
 	return out, wrap(err, "list unused faces of %s", integrationID)
 }
+
+func (c *conn) FaceUnusedSince(ctx context.Context, integrationID, ref string, before time.Time) (bool, error) {
+	var id string
+	err := c.scanRow(ctx, `SELECT id FROM faces WHERE integration_id = ? AND id = ? AND last_used_at < ?`+c.d.forUpdate,
+		[]any{integrationID, ref, c.d.ts(stamp(before))}, &id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, wrap(err, "check last use of face %s", ref)
+}

@@ -166,6 +166,10 @@ type Faces interface {
 	// (created, changed or verified) before before, least recently used
 	// first: the retention sweeper's work list.
 	ListUnusedFaces(ctx context.Context, integrationID string, before time.Time, limit int) ([]Face, error)
+	// FaceUnusedSince reports whether the face was last used before
+	// before; inside InTx it locks the row (PostgreSQL), so a verification
+	// committing meanwhile is either seen or waits for the erasure.
+	FaceUnusedSince(ctx context.Context, integrationID, ref string, before time.Time) (bool, error)
 }
 
 // FaceImages persists the metadata of stored face images; the bytes live in

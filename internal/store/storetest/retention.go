@@ -24,6 +24,15 @@ func testRetention(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].ID != idle.ID {
 		t.Fatalf("unused faces before the cut: %+v (want only %s)", got, idle.ID)
 	}
+	if unused, err := s.FaceUnusedSince(ctx(t), a.ID, idle.ID, cut); err != nil || !unused {
+		t.Fatalf("idle face unused since the cut: %v %v", unused, err)
+	}
+	if unused, err := s.FaceUnusedSince(ctx(t), a.ID, used.ID, cut); err != nil || unused {
+		t.Fatalf("verified face unused since the cut: %v %v", unused, err)
+	}
+	if unused, _ := s.FaceUnusedSince(ctx(t), b.ID, idle.ID, cut); unused {
+		t.Fatal("another integration's face reported")
+	}
 	if got, _ := s.ListUnusedFaces(ctx(t), a.ID, time.Now().Add(-time.Hour), 10); len(got) != 0 {
 		t.Fatalf("faces unused for an hour: %+v", got)
 	}

@@ -340,13 +340,7 @@ func TestRegisterStills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	amy := func(name string, mirror bool) []byte { return frame(t, mirror, "faces", "bbt", "amy", name) }
-	stills := []Image{
-		{Data: amy("amy2.png", false), Name: "smile", Challenge: string(ChallengeSmile)},
-		{Data: amy("amy4.png", false), Name: "eyeblink", Challenge: string(ChallengeBlink)},
-		{Data: amy("amy1.png", true), Name: "left", Challenge: string(ChallengeLeft)},
-		{Data: amy("amy1.png", false), Name: "right", Challenge: string(ChallengeRight)},
-	}
+	stills := amyStills(t)
 	// One image missing: refused, naming it.
 	_, err = fx.svc.RegisterStills(ctx, fx.tenant, "api-user", stills[:3])
 	if fe := fault.As(err); fe.Kind != fault.MissingField || len(fe.Problems) != 1 || fe.Problems[0].Name != string(ChallengeRight) {
@@ -373,7 +367,7 @@ func TestRegisterStills(t *testing.T) {
 	if ev, ok := fx.events.last.(FaceRegistered); !ok || len(ev.Images) != 4 || ev.Liveness != store.LivenessPassive {
 		t.Fatalf("event %+v", fx.events.last)
 	}
-	ok, err := fx.svc.Verify(ctx, fx.tenant, "api-user", Image{Data: amy("amy5.png", false)})
+	ok, err := fx.svc.Verify(ctx, fx.tenant, "api-user", Image{Data: frame(t, false, "faces", "bbt", "amy", "amy5.png")})
 	if err != nil || !ok.Verified {
 		t.Fatalf("verify after stills: %+v %v", ok, err)
 	}
@@ -509,4 +503,16 @@ func (fx *fixture) keepFirstFrame(t *testing.T, faceID string, ttl time.Duration
 	}
 	l, _ := fx.svc.loadSession(ctx, start.Token)
 	return start.Token, l.prog.Steps[c].BlobKey
+}
+
+// amyStills are four API stills of one person, one per challenge (smile,
+// blink, turn left, turn right).
+func amyStills(t *testing.T) []Image {
+	amy := func(name string, mirror bool) []byte { return frame(t, mirror, "faces", "bbt", "amy", name) }
+	return []Image{
+		{Data: amy("amy2.png", false), Name: "smile", Challenge: string(ChallengeSmile)},
+		{Data: amy("amy4.png", false), Name: "eyeblink", Challenge: string(ChallengeBlink)},
+		{Data: amy("amy1.png", true), Name: "left", Challenge: string(ChallengeLeft)},
+		{Data: amy("amy1.png", false), Name: "right", Challenge: string(ChallengeRight)},
+	}
 }

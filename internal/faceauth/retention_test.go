@@ -17,13 +17,7 @@ import (
 func TestRetentionErasesUnusedFaces(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
-	amy := func(name string, mirror bool) []byte { return frame(t, mirror, "faces", "bbt", "amy", name) }
-	stills := []Image{
-		{Data: amy("amy2.png", false), Name: "smile", Challenge: string(ChallengeSmile)},
-		{Data: amy("amy4.png", false), Name: "eyeblink", Challenge: string(ChallengeBlink)},
-		{Data: amy("amy1.png", true), Name: "left", Challenge: string(ChallengeLeft)},
-		{Data: amy("amy1.png", false), Name: "right", Challenge: string(ChallengeRight)},
-	}
+	stills := amyStills(t)
 	if _, err := fx.svc.Start2FA(ctx, fx.tenant, "sleeper", StartOptions{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}

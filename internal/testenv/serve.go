@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,7 @@ func CreateIntegration(t *testing.T, bin string, env []string, name string) Crea
 // ServeProc is a `visage serve` subprocess.
 type ServeProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *SyncBuffer
 	done   chan struct{}
 }
 
@@ -73,7 +74,7 @@ func (p *ServeProc) Kill(t *testing.T) {
 // StartServe starts `visage serve` with env and waits until it is healthy.
 func StartServe(t *testing.T, bin string, env []string) *ServeProc {
 	t.Helper()
-	p := &ServeProc{cmd: exec.Command(bin, "serve"), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &ServeProc{cmd: exec.Command(bin, "serve"), stderr: &SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -131,8 +132,8 @@ func RunVisage(bin string, env []string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// FreeAddr picks a loopback port that is free now (serve gets no ":0"
-// reporting channel, so the port is chosen up front).
+// FreeAddr picks a loopback address whose port is free now (serve gets no
+// ":0" reporting channel, so the port is chosen up front).
 func FreeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -142,19 +143,27 @@ func FreeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writers and the test.
-type syncBuffer struct {
+// FreePort is FreeAddr's port.
+func FreePort(t *testing.T) int {
+	_, port, _ := net.SplitHostPort(FreeAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (a process's
+// output, a server's logger) and the test reading it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -22,6 +22,8 @@ import (
 
 	"golang.org/x/crypto/acme"
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/visagehq/visage/internal/testenv"
 )
 
 func TestACMEConfig(t *testing.T) {
@@ -125,7 +127,7 @@ type pebble struct {
 	mgmt              string
 	httpPort, tlsPort int
 	cmd               *exec.Cmd
-	out               *syncBuffer
+	out               *testenv.SyncBuffer
 	done              chan struct{}
 }
 
@@ -148,16 +150,6 @@ func pebbleBinary(t *testing.T) string {
 	return p
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func startPebble(t *testing.T) *pebble {
 	t.Helper()
 	bin := pebbleBinary(t)
@@ -168,9 +160,9 @@ func startPebble(t *testing.T) *pebble {
 	api.install(t, certFile, keyFile)
 	dns := serveDNS(t)
 
-	p := &pebble{httpPort: freePort(t), tlsPort: freePort(t), out: &syncBuffer{}, done: make(chan struct{}),
+	p := &pebble{httpPort: testenv.FreePort(t), tlsPort: testenv.FreePort(t), out: &testenv.SyncBuffer{}, done: make(chan struct{}),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}}}}
-	listen, mgmt := freePort(t), freePort(t)
+	listen, mgmt := testenv.FreePort(t), testenv.FreePort(t)
 	p.dirURL = fmt.Sprintf("https://127.0.0.1:%d/dir", listen)
 	p.mgmt = fmt.Sprintf("https://127.0.0.1:%d", mgmt)
 	cfg := map[string]any{"pebble": map[string]any{
@@ -396,7 +388,7 @@ func TestACMEIssuesWithTLSALPN01(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr2 := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr2 := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	acmeServer(t, again, addr2)
 	res, err = dialTo(roots, addr2).Get("https://visage.test/")
 	if err != nil {
@@ -428,7 +420,7 @@ func TestACMEIssuesWithHTTP01(t *testing.T) {
 	go func() { _ = challenge.Serve(httpLn) }()
 	t.Cleanup(func() { challenge.Close() })
 
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	acmeServer(t, certs, addr)
 	res, err := dialTo(pb.roots(t), addr).Get("https://visage.test/")
 	if err != nil {

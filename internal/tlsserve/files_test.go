@@ -1,7 +1,6 @@
 package tlsserve
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -12,31 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/visagehq/visage/internal/testenv"
 )
 
-// syncBuffer collects a logger's output from the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger() (*slog.Logger, *testenv.SyncBuffer) {
+	buf := &testenv.SyncBuffer{}
 	return slog.New(slog.NewJSONHandler(buf, nil)), buf
 }
 
@@ -73,7 +55,7 @@ func servedSerial(t *testing.T, c *http.Client, url string) *big.Int {
 
 // fileServer starts HTTPS from freshly written files with reloads checked
 // on every handshake, and returns the files, the certificates and the URL.
-func fileServer(t *testing.T) (ca *testCA, certFile, keyFile string, certs *Certs, url string, logs *syncBuffer) {
+func fileServer(t *testing.T) (ca *testCA, certFile, keyFile string, certs *Certs, url string, logs *testenv.SyncBuffer) {
 	t.Helper()
 	ca = newCA(t)
 	dir := t.TempDir()

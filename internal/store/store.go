@@ -79,6 +79,7 @@ type Data interface {
 	Verifications
 	Audit
 	DataKeys
+	SpentTokens
 }
 
 // Audit persists the audit log.

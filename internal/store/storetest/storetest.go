@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"face/delete-cascade", testFaceDelete},
 		{"face/lockout", testFaceLockout},
 		{"retention", testRetention},
+		{"spent-tokens", testSpentTokens},
 		{"audit-and-scopes", testAuditAndScopes},
 		{"image/crud", testImageCRUD},
 		{"template/crud", testTemplateCRUD},

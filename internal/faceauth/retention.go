@@ -26,10 +26,10 @@ const (
 
 // SweepRetention erases faces (rows, images, templates, kept frames and
 // their index entries) that no one has used for their integration's
-// retention_days, and the rows of capture sessions that ended over a week
-// ago. Every erasure is in the audit log as face.erased with reason
-// retention. Several nodes may run it at once: a face erased by another
-// node is skipped.
+// retention_days, the rows of capture sessions that ended over a week
+// ago, and spent single-use tokens past their expiry. Every erasure is
+// in the audit log as face.erased with reason retention. Several nodes
+// may run it at once: a face erased by another node is skipped.
 func (s *Service) SweepRetention(ctx context.Context, now time.Time) (faces int, sessions int64, err error) {
 	ins, err := s.st.ListIntegrations(ctx)
 	if err != nil {
@@ -48,6 +48,10 @@ func (s *Service) SweepRetention(ctx context.Context, now time.Time) (faces int,
 	sessions, err = s.st.DeleteEndedCaptureSessions(ctx, now.Add(-EndedSessionRetention))
 	if err != nil {
 		return faces, 0, fmt.Errorf("retention: %w", err)
+	}
+	// A spent token past its expiry is refused for that alone.
+	if _, err := s.st.DeleteExpiredTokens(ctx, now); err != nil {
+		return faces, sessions, fmt.Errorf("retention: %w", err)
 	}
 	return faces, sessions, nil
 }

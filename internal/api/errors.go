@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/fault"
 )
 
@@ -13,11 +14,14 @@ import (
 // all; clients branch on the code, never on the message.
 type Code string
 
-// status and code of each fault kind: the one table of the native API.
-var codes = map[fault.Kind]struct {
+// statusCode is the HTTP status and native code of a failure.
+type statusCode struct {
 	status int
 	code   Code
-}{
+}
+
+// status and code of each fault kind: the one table of the native API.
+var codes = map[fault.Kind]statusCode{
 	fault.Internal:         {500, "internal_error"},
 	fault.BadRequest:       {400, "bad_request"},
 	fault.MissingField:     {400, "missing_field"},
@@ -92,6 +96,9 @@ func (renderer) RenderError(w http.ResponseWriter, r *http.Request, e *fault.Err
 	if !ok {
 		c = codes[fault.Internal]
 	}
+	if cc, ok := credentialCodes[credentialFault{e.Kind, e.Subject}]; ok {
+		c = cc
+	}
 	switch e.Kind {
 	case fault.Unauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="visage"`)
@@ -106,7 +113,10 @@ func (renderer) RenderError(w http.ResponseWriter, r *http.Request, e *fault.Err
 // reasons at the top (as before problems were listed); always the list.
 func details(e *fault.Error) any {
 	d := map[string]any{}
-	if e.Subject != "" {
+	switch {
+	case credentialSubjects[e.Subject]:
+		d["field"] = e.Subject
+	case e.Subject != "":
 		d["face_id"] = e.Subject
 	}
 	if len(e.Problems) > 0 {
@@ -129,3 +139,25 @@ func details(e *fault.Error) any {
 	}
 	return d
 }
+
+// credentialFault is a failure of a portable template or best-image
+// token the client sent: its kind alone would name an image or a capture
+// problem, so these get codes of their own.
+type credentialFault struct {
+	kind    fault.Kind
+	subject string
+}
+
+var credentialSubjects = map[string]bool{faceauth.SubjectTemplate: true, faceauth.SubjectProbeTemplate: true, faceauth.SubjectToken: true}
+
+var credentialCodes = func() map[credentialFault]statusCode {
+	m := map[credentialFault]statusCode{}
+	for sub := range credentialSubjects {
+		m[credentialFault{fault.BadRequest, sub}] = statusCode{400, "credential_invalid"}
+		m[credentialFault{fault.Forbidden, sub}] = statusCode{403, "credential_foreign"}
+		m[credentialFault{fault.Unsupported, sub}] = statusCode{422, "credential_model_mismatch"}
+	}
+	m[credentialFault{fault.Expired, faceauth.SubjectToken}] = statusCode{410, "token_expired"}
+	m[credentialFault{fault.Closed, faceauth.SubjectToken}] = statusCode{409, "token_used"}
+	return m
+}()

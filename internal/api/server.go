@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/visagehq/visage/internal/api/compat/authuser"
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/edge"
@@ -65,6 +66,7 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 	s.edge.Mount(s.native())
 	s.edge.Mount(web.New(faces, log).Surface())
 	s.edge.Mount(identitygram.New(faces, cfg.Verify, ten).Surface())
+	s.edge.Mount(authuser.New(faces, log).Surface())
 	if cfg.Verify != nil {
 		h := &hosted{page: web.NewVerifyPage(log), cases: cfg.Verify}
 		s.edge.Mount(h.surface(s))
@@ -122,6 +124,7 @@ func (s *Server) native() edge.Surface {
 		auth("GET /v1/webhooks/grants", s.listWebhookGrants, nil),
 	}
 	routes = append(routes, s.verificationRoutes()...)
+	routes = append(routes, s.templateRoutes()...)
 	for i := range routes {
 		routes[i].Scope = nativeScopes[routes[i].Pattern]
 	}
@@ -138,6 +141,7 @@ var nativeScopes = map[string]string{
 	"DELETE /v1/faces/{faceId}":                   tenancy.ScopeEnrol,
 	"POST /v1/faces/{faceId}/images":              tenancy.ScopeEnrol,
 	"POST /v1/capture-sessions":                   tenancy.ScopeEnrol,
+	"POST /v1/templates":                          tenancy.ScopeEnrol,
 	"POST /v1/verifications":                      tenancy.ScopeEnrol,
 	"POST /v1/verifications/{id}/submit":          tenancy.ScopeEnrol,
 	"POST /v1/faces/{faceId}/unlock":              tenancy.ScopeAdmin,

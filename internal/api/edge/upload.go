@@ -516,6 +516,20 @@ func DecodeBase64(s string) ([]byte, error) {
 	return nil, errors.New("not valid base64")
 }
 
+// Base64Field decodes a base64 text field (a token or sealed value): nil
+// when it is absent or empty.
+func (u *Upload) Base64Field(name string) ([]byte, error) {
+	v := u.Field(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := DecodeBase64(v)
+	if err == nil && len(b) == 0 {
+		err = errors.New("empty")
+	}
+	return b, err
+}
+
 // truncate shortens s to at most n bytes for an error message.
 func truncate(s string, n int) string {
 	if len(s) <= n {

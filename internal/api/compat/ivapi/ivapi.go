@@ -7,7 +7,6 @@
 package ivapi
 
 import (
-	"crypto/rand"
 	"fmt"
 	"math"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/faceauth"
@@ -131,7 +132,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		edge.Fail(w, r, filesRequired)
 		return
 	}
-	checkID := newUUID()
+	checkID := uuid.NewString() // the seed's check_id form: a version-4 UUID
 	now := time.Now().UTC()
 	sub := kyc.Submission{
 		DocumentFront: &kyc.Input{Data: photo[0].Data, FileName: fileName(checkID, "id", now, photo[0].FileName, ".jpg")},
@@ -180,15 +181,6 @@ func fileName(checkID, kind string, at time.Time, uploaded, def string) string {
 		ext = def
 	}
 	return fmt.Sprintf("%s_%s_%d%s", checkID, kind, at.Unix(), ext)
-}
-
-// newUUID is a random (version 4) UUID: the seed's check_id form.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // result is the seed's result object.

@@ -35,7 +35,7 @@ func (f *engineFlags) open() (*face.Engine, error) {
 	if err := models.Verify(m, f.cfg.ModelsDir); err != nil {
 		return nil, err
 	}
-	return face.New(face.Config{ModelsDir: f.cfg.ModelsDir, Manifest: m, Threads: f.cfg.Threads})
+	return face.New(face.Config{ModelsDir: f.cfg.ModelsDir, Manifest: m, Threads: f.cfg.Threads, SingleView: !f.cfg.FlipFusion})
 }
 
 func (f *engineFlags) limits() imageio.Limits {

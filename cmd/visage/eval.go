@@ -17,10 +17,18 @@ type evalReport struct {
 	Scored       int               `json:"scored_pairs"`
 	Images       int               `json:"images"`
 	FailedImages map[string]string `json:"failed_images"`
+	NoFace       int               `json:"no_face_images"`
 	MsPerImage   float64           `json:"ms_per_image"`
 	Cosine       *eval.Binary      `json:"cosine,omitempty"`
-	AtMatch      *eval.At          `json:"at_match_threshold,omitempty"`
-	Liveness     *livenessReport   `json:"liveness,omitempty"`
+	// AllPairs is Cosine's TAR at each FAR with the pairs left unscored
+	// (an image without a face) counted as rejected: what a user would
+	// see, since such an image cannot be verified at all.
+	AllPairs map[string]eval.OpPoint `json:"tar_at_far_all_pairs,omitempty"`
+	// Rank1 is leave-one-out identification (--identities only).
+	Rank1       *float64        `json:"rank1,omitempty"`
+	Rank1Probes int             `json:"rank1_probes,omitempty"`
+	AtMatch     *eval.At        `json:"at_match_threshold,omitempty"`
+	Liveness    *livenessReport `json:"liveness,omitempty"`
 }
 
 type livenessReport struct {
@@ -65,7 +73,7 @@ func runEval(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := evalPairs(ctx, eng, &ef, pairs, &rep); err != nil {
+		if err := evalPairs(ctx, eng, &ef, pairs, *ids != "", &rep); err != nil {
 			return err
 		}
 	}
@@ -96,6 +104,9 @@ func embedAll(ctx context.Context, eng *face.Engine, ef *engineFlags, paths []st
 		}
 		if err != nil {
 			rep.FailedImages[p] = errorCode(err)
+			if errors.Is(err, face.ErrNoFace) {
+				rep.NoFace++
+			}
 			continue
 		}
 		out[p] = faces[0]
@@ -106,13 +117,20 @@ func embedAll(ctx context.Context, eng *face.Engine, ef *engineFlags, paths []st
 	return out, nil
 }
 
-func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []eval.Pair, rep *evalReport) error {
+// evalPairs scores every pair whose two images have a face; allPairs says
+// the pairs are every pair of an identity set, where rank-1 is defined.
+func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []eval.Pair, allPairs bool, rep *evalReport) error {
 	faces, err := embedAll(ctx, eng, ef, eval.Images(pairs), rep, face.Options{Embed: true})
 	if err != nil {
 		return err
 	}
 	var pos, neg []float64
+	var scored []eval.Scored
+	genuine := 0
 	for _, p := range pairs {
+		if p.Same {
+			genuine++
+		}
 		a, okA := faces[p.A]
 		b, okB := faces[p.B]
 		if !okA || !okB {
@@ -122,6 +140,7 @@ func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []e
 		if err != nil {
 			return err
 		}
+		scored = append(scored, eval.Scored{A: p.A, B: p.B, Same: p.Same, Score: float64(c)})
 		if p.Same {
 			pos = append(pos, float64(c))
 		} else {
@@ -131,9 +150,25 @@ func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []e
 	rep.Pairs, rep.Scored = len(pairs), len(pos)+len(neg)
 	m := eval.Measure(pos, neg)
 	rep.Cosine = &m
+	rep.AllPairs = allPairsTAR(m, len(pos), genuine)
+	if allPairs {
+		r, n := eval.Rank1(scored)
+		rep.Rank1, rep.Rank1Probes = &r, n
+	}
 	at := eval.AtThreshold(pos, neg, float64(eng.CosineAt(eng.MatchScore())))
 	rep.AtMatch = &at
 	return nil
+}
+
+// allPairsTAR rescales each operating point's TAR to all genuine pairs,
+// the unscored ones counting as rejected.
+func allPairsTAR(m eval.Binary, scoredGenuine, genuine int) map[string]eval.OpPoint {
+	out := map[string]eval.OpPoint{}
+	for k, op := range m.TARAtFAR {
+		op.TAR *= float64(scoredGenuine) / float64(max(1, genuine))
+		out[k] = op
+	}
+	return out
 }
 
 func evalLiveness(ctx context.Context, eng *face.Engine, ef *engineFlags, dir string, rep *evalReport) error {
@@ -161,13 +196,23 @@ func evalLiveness(ctx context.Context, eng *face.Engine, ef *engineFlags, dir st
 }
 
 func printReport(r evalReport, eng *face.Engine) {
-	fmt.Printf("model %s: %d images, %.0f ms/image, %d failed\n", r.Model, r.Images, r.MsPerImage, len(r.FailedImages))
+	fmt.Printf("model %s: %d images, %.0f ms/image, %d failed (%d without a face)\n", r.Model, r.Images, r.MsPerImage, len(r.FailedImages), r.NoFace)
 	for p, c := range r.FailedImages {
 		fmt.Printf("  failed %s: %s\n", p, c)
 	}
 	if c := r.Cosine; c != nil {
 		fmt.Printf("pairs %d (scored %d): genuine %d, impostor %d\n", r.Pairs, r.Scored, c.Positive.N, c.Negative.N)
 		printBinary(*c)
+		if r.Scored < r.Pairs {
+			for _, k := range []string{"1e-3", "1e-4"} {
+				if op, ok := r.AllPairs[k]; ok {
+					fmt.Printf("  TAR %.4f at FAR %s counting the %d unscored pairs as rejected\n", op.TAR, k, r.Pairs-r.Scored)
+				}
+			}
+		}
+		if r.Rank1 != nil {
+			fmt.Printf("  rank-1 %.4f (%d probes, leave-one-out over the set)\n", *r.Rank1, r.Rank1Probes)
+		}
 		fmt.Printf("  at the default match score %.0f (cosine %.3f): accuracy %.4f, FRR %.4f, FAR %.5f\n",
 			eng.MatchScore(), r.AtMatch.Threshold, r.AtMatch.Accuracy, r.AtMatch.FRR, r.AtMatch.FAR)
 	}

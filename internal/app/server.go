@@ -94,7 +94,7 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	}
 	stages := api.StageHistogram()
 	observe := func(stage string, d time.Duration) { stages.WithLabelValues(stage).Observe(d.Seconds()) }
-	if s.eng, err = face.New(face.Config{ModelsDir: c.ModelsDir, Manifest: m, Threads: c.Threads, Verify: true, Observe: observe}); err != nil {
+	if s.eng, err = face.New(face.Config{ModelsDir: c.ModelsDir, Manifest: m, Threads: c.Threads, Verify: true, Observe: observe, SingleView: !c.FlipFusion}); err != nil {
 		return nil, err
 	}
 	if s.Tenant, err = Tenancy(c, s.st, log); err != nil {

@@ -162,6 +162,8 @@ type Engine struct {
 	Threads   int
 	MaxPixels int64
 	MaxBytes  int64
+	// FlipFusion embeds each face and its mirror image and adds the two.
+	FlipFusion bool
 }
 
 // RegisterModelFiles binds where the models are: what `visage models`
@@ -175,10 +177,11 @@ func RegisterModelFiles(fs *flag.FlagSet, c *Engine) {
 // RegisterEngine binds the engine settings.
 func RegisterEngine(fs *flag.FlagSet, c *Engine) {
 	RegisterModelFiles(fs, c)
-	c.Threads, c.MaxPixels, c.MaxBytes = 0, 50_000_000, 20<<20
+	c.Threads, c.MaxPixels, c.MaxBytes, c.FlipFusion = 0, 50_000_000, 20<<20, true
 	add(fs, intValue{&c.Threads}, "threads", "VISAGE_THREADS", "N", "intra-op threads per inference; 0 = all cores")
 	add(fs, int64Value{&c.MaxPixels}, "max-pixels", "VISAGE_MAX_PIXELS", "N", "largest image accepted, in pixels (checked from the header, before decoding)")
 	add(fs, int64Value{&c.MaxBytes}, "max-image-bytes", "VISAGE_MAX_IMAGE_BYTES", "BYTES", "largest encoded image accepted")
+	add(fs, boolValue{&c.FlipFusion}, "flip-fusion", "VISAGE_FLIP_FUSION", "", "embed each face and its mirror image and add them: more accurate, one more embedding pass per face")
 }
 
 // Store settings: the database and the master keys that seal its data.

@@ -188,3 +188,56 @@ func AtThreshold(pos, neg []float64, t float64) At {
 	acc := (tar*float64(len(p)) + (1-far)*float64(len(n))) / float64(len(p)+len(n))
 	return At{Threshold: t, FRR: 1 - tar, FAR: far, Accuracy: acc}
 }
+
+// Scored is one pair with its similarity.
+type Scored struct {
+	A, B  string
+	Same  bool
+	Score float64
+}
+
+// Rank1 is leave-one-out identification over all pairs of a set: each
+// image in turn is the probe, every other image the gallery, and the probe
+// counts as identified when its most similar gallery image is the same
+// person. Probes with no genuine partner among the scored pairs cannot be
+// identified and are left out. It is meaningful only when every pair of
+// the set was scored (IdentityPairs).
+func Rank1(pairs []Scored) (rate float64, probes int) {
+	type best struct {
+		score      float64
+		same, seen bool
+	}
+	nearest := map[string]*best{}
+	hasMate := map[string]bool{}
+	note := func(probe string, s float64, same bool) {
+		b := nearest[probe]
+		if b == nil {
+			b = &best{}
+			nearest[probe] = b
+		}
+		if !b.seen || s > b.score {
+			*b = best{score: s, same: same, seen: true}
+		}
+		if same {
+			hasMate[probe] = true
+		}
+	}
+	for _, p := range pairs {
+		note(p.A, p.Score, p.Same)
+		note(p.B, p.Score, p.Same)
+	}
+	hits := 0
+	for img, b := range nearest {
+		if !hasMate[img] {
+			continue
+		}
+		probes++
+		if b.same {
+			hits++
+		}
+	}
+	if probes == 0 {
+		return 0, 0
+	}
+	return float64(hits) / float64(probes), probes
+}

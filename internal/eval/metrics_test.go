@@ -75,3 +75,19 @@ func TestPairsFiles(t *testing.T) {
 		t.Fatal("bad label accepted")
 	}
 }
+
+func TestRank1(t *testing.T) {
+	pairs := []Scored{
+		{A: "a1", B: "a2", Same: true, Score: 0.8},
+		{A: "a1", B: "b1", Score: 0.9}, // a1's nearest is an impostor
+		{A: "a2", B: "b1", Score: 0.1},
+		{A: "c1", B: "b1", Score: 0.2}, // c1 and b1 have no genuine partner
+	}
+	rate, probes := Rank1(pairs)
+	if probes != 2 || rate != 0.5 {
+		t.Fatalf("rank-1 %.2f over %d probes, want 0.50 over 2 (a2 right, a1 wrong)", rate, probes)
+	}
+	if r, n := Rank1(nil); r != 0 || n != 0 {
+		t.Fatalf("empty: %v %d", r, n)
+	}
+}

@@ -36,18 +36,41 @@ func align(img *imageio.Image, p5 [5]Point) (*imageio.Image, error) {
 	return img.Warp(inv, alignedSize, alignedSize), nil
 }
 
+// embed returns the L2-normalised embedding of an aligned face. Unless
+// the engine runs single-view, it is the sum of the normalised embeddings
+// of the face and of its mirror image (flip-test fusion): the two views
+// err differently on pose and lighting, and their sum is steadier.
 func (e *Engine) embed(aligned *imageio.Image) (*Embedding, error) {
-	m := e.emb.model
-	out, err := e.emb.run(toTensor(aligned, m))
+	v, err := e.embedView(aligned)
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
+	if !e.singleView {
+		mv, err := e.embedView(aligned.Mirror())
+		if err != nil {
+			return nil, fmt.Errorf("embed mirror image: %w", err)
+		}
+		for i := range v {
+			v[i] += mv[i]
+		}
+		normalize(v)
+	}
+	return &Embedding{Model: e.emb.model.ID, Vector: v}, nil
+}
+
+// embedView runs the recognition model on one view and normalises it.
+func (e *Engine) embedView(img *imageio.Image) ([]float32, error) {
+	m := e.emb.model
+	out, err := e.emb.run(toTensor(img, m))
+	if err != nil {
+		return nil, err
+	}
 	v := out[0]
 	if len(v) != m.Dim {
-		return nil, fmt.Errorf("embed: got %d values, want %d", len(v), m.Dim)
+		return nil, fmt.Errorf("got %d values, want %d", len(v), m.Dim)
 	}
 	normalize(v)
-	return &Embedding{Model: m.ID, Vector: v}, nil
+	return v, nil
 }
 
 func normalize(v []float32) {

@@ -27,6 +27,15 @@ type Box struct{ X1, Y1, X2, Y2 float64 }
 func (b Box) W() float64 { return b.X2 - b.X1 }
 func (b Box) H() float64 { return b.Y2 - b.Y1 }
 
+// square is the box made square, side = its height, on the same centre:
+// the detector's boxes are often much narrower than tall, and the
+// landmark and liveness models' own pipeline squares them this way
+// before cropping (faceplugin-face-recognition-js, fr_detect.js).
+func (b Box) square() Box {
+	cx, half := (b.X1+b.X2)/2, b.H()/2
+	return Box{cx - half, b.Y1, cx + half, b.Y2}
+}
+
 func (b Box) area() float64 { return max(0, b.W()) * max(0, b.H()) }
 
 func (b Box) iou(o Box) float64 {

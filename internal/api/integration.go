@@ -7,6 +7,7 @@ import (
 
 	"github.com/visagehq/visage/internal/api/edge"
 	"github.com/visagehq/visage/internal/api/wire"
+	"github.com/visagehq/visage/internal/applicant"
 	"github.com/visagehq/visage/internal/fault"
 	"github.com/visagehq/visage/internal/store"
 	"github.com/visagehq/visage/internal/tenancy"
@@ -40,6 +41,10 @@ type policyView struct {
 	AddressMaxAgeDays    int     `json:"address_max_age_days"`
 	FileRetentionDays    int     `json:"file_retention_days"`
 	RejectLegacyPayloads bool    `json:"reject_legacy_payloads"`
+	// Validation requests: the 1:N authorisation threshold (0–100; 90 by
+	// default) and whether anti-spoofing is left out.
+	SearchThreshold  float64 `json:"search_threshold"`
+	SkipAntiSpoofing bool    `json:"skip_anti_spoofing"`
 }
 
 func (s *Server) viewIntegration(in *store.Integration) integrationView {
@@ -64,7 +69,7 @@ func (s *Server) viewIntegration(in *store.Integration) integrationView {
 			MatchThreshold: p.MatchThreshold, LivenessThreshold: p.LivenessThreshold, MaxAttempts: p.MaxAttempts,
 			RetentionDays: p.RetentionDays, RequiredChallenges: ch, CheckDuplicates: p.CheckDuplicates, StillChallenges: p.StillChallenges,
 			MinAge: p.MinAge, ReviewBand: p.ReviewBand, AddressMaxAgeDays: p.AddressMaxAgeDays, FileRetentionDays: p.FileRetentionDays,
-			RejectLegacyPayloads: p.RejectLegacyPayloads}}
+			RejectLegacyPayloads: p.RejectLegacyPayloads, SearchThreshold: applicant.SearchThreshold(p), SkipAntiSpoofing: p.SkipAntiSpoofing}}
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/visagehq/visage/internal/applicant"
 	"github.com/visagehq/visage/internal/kyc"
 )
 
@@ -38,7 +39,7 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 // Every registered route is documented and every documented operation is
 // registered: the route table and the document cannot drift apart.
 func TestOpenAPICoversRoutes(t *testing.T) {
-	s := New(Config{Verify: kyc.New(nil, nil, nil, kyc.Options{})}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s := New(Config{Verify: kyc.New(nil, nil, nil, kyc.Options{}), Applicants: applicant.New(nil, nil, applicant.Options{})}, nil, nil, nil, slog.New(slog.DiscardHandler))
 	doc, err := libopenapi.NewDocument(openapiDoc)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 	"github.com/visagehq/visage/internal/api/compat/authuser"
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/compat/ivapi"
+	"github.com/visagehq/visage/internal/api/compat/validation"
 	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/applicant"
 	"github.com/visagehq/visage/internal/faceauth"
 	"github.com/visagehq/visage/internal/kyc"
 	"github.com/visagehq/visage/internal/tenancy"
@@ -38,6 +40,8 @@ type Config struct {
 	Webhooks Webhooks
 	// Verify runs verification cases; nil leaves their routes out.
 	Verify *kyc.Service
+	// Applicants runs validation requests; nil leaves their routes out.
+	Applicants *applicant.Service
 }
 
 // Server is every HTTP surface on one edge: the native API, the hosted
@@ -67,6 +71,9 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 	s.edge.Mount(web.New(faces, log).Surface())
 	s.edge.Mount(identitygram.New(faces, cfg.Verify, ten).Surface())
 	s.edge.Mount(authuser.New(faces, log).Surface())
+	if cfg.Applicants != nil {
+		s.edge.Mount(validation.New(cfg.Applicants).Surface())
+	}
 	if cfg.Verify != nil {
 		h := &hosted{page: web.NewVerifyPage(log), cases: cfg.Verify}
 		s.edge.Mount(h.surface(s))
@@ -125,6 +132,7 @@ func (s *Server) native() edge.Surface {
 	}
 	routes = append(routes, s.verificationRoutes()...)
 	routes = append(routes, s.templateRoutes()...)
+	routes = append(routes, s.applicantRoutes()...)
 	for i := range routes {
 		routes[i].Scope = nativeScopes[routes[i].Pattern]
 	}
@@ -144,6 +152,9 @@ var nativeScopes = map[string]string{
 	"POST /v1/templates":                          tenancy.ScopeEnrol,
 	"POST /v1/verifications":                      tenancy.ScopeEnrol,
 	"POST /v1/verifications/{id}/submit":          tenancy.ScopeEnrol,
+	"POST /v1/applicants":                         tenancy.ScopeEnrol,
+	"POST /v1/applicants/{id}/close":              tenancy.ScopeEnrol,
+	"POST /v1/applicants/{id}/validate":           tenancy.ScopeEnrol,
 	"POST /v1/faces/{faceId}/unlock":              tenancy.ScopeAdmin,
 	"PATCH /v1/integration":                       tenancy.ScopeAdmin,
 	"GET /v1/audit-events":                        tenancy.ScopeAdmin,

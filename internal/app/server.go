@@ -19,6 +19,7 @@ import (
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/edge"
+	"github.com/visagehq/visage/internal/applicant"
 	"github.com/visagehq/visage/internal/blob"
 	"github.com/visagehq/visage/internal/config"
 	"github.com/visagehq/visage/internal/document"
@@ -53,7 +54,9 @@ type Server struct {
 	ln     net.Listener
 	Faces  *faceauth.Service
 	Verify *kyc.Service
-	Tenant *tenancy.Service
+	// Applicants runs validation requests (registration and 1:N authorisation).
+	Applicants *applicant.Service
+	Tenant     *tenancy.Service
 	// Webhooks configures and reports webhooks; hooks sends them.
 	Webhooks *webhook.Service
 	hooks    *webhook.Worker
@@ -120,11 +123,13 @@ func NewServer(ctx context.Context, c *config.Server, log *slog.Logger) (_ *Serv
 	s.Faces = faceauth.New(s.st, blobs, kr, s.eng, faceauth.Options{Limits: limits, Workers: c.Workers, Log: log, DataKeys: s.Tenant.DataKeyring,
 		PublicURL: c.PublicURL, CaptureTTL: c.CaptureLinkTTL,
 		Events: outbox{w: s.hooks, encoders: Encoders}, Metrics: api.NewServiceMetrics(metrics)})
+	ocr := ocrReader(c, log)
 	s.Verify = kyc.New(s.st, blobs, s.Faces, kyc.Options{PublicURL: c.PublicURL, URLKey: kyc.DeriveURLKey(keys.Current),
-		LinkTTL: c.VerifyLinkTTL, AbandonAfter: c.VerifyAbandonAfter, OCR: ocrReader(c, log),
+		LinkTTL: c.VerifyLinkTTL, AbandonAfter: c.VerifyAbandonAfter, OCR: ocr,
 		Video: video.Decoder{Limits: video.Limits{MaxBytes: c.VideoMaxBytes}}, Events: outbox{w: s.hooks, encoders: Encoders}, Log: log})
+	s.Applicants = applicant.New(s.st, s.Faces, applicant.Options{OCR: ocr, Log: log})
 	a := api.New(api.Config{MaxBodyBytes: c.MaxBodyBytes, MaxImageBytes: c.MaxBytes, MaxVideoBytes: c.VideoMaxBytes,
-		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Verify: s.Verify, Admission: admission(c),
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Verify: s.Verify, Applicants: s.Applicants, Admission: admission(c),
 		Metrics: metrics, Collectors: []prometheus.Collector{stages, outboxGauge(s.st)}, Webhooks: s.Webhooks},
 		s.Faces, s.Tenant, s.st.Ping, log)
 	s.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,

@@ -80,6 +80,7 @@ type Data interface {
 	Audit
 	DataKeys
 	SpentTokens
+	Applicants
 }
 
 // Audit persists the audit log.
@@ -261,6 +262,13 @@ type PolicyOptions struct {
 	AddressMaxAgeDays    int     `json:"address_max_age_days,omitempty"`   // a proof of address older than this is refused; 0 = 90
 	FileRetentionDays    int     `json:"file_retention_days,omitempty"`    // case files are purged after this; 0 = 7
 	RejectLegacyPayloads bool    `json:"reject_legacy_payloads,omitempty"` // refuse the unauthenticated legacy encryptedData form
+
+	// Validation requests (internal/applicant). SearchThreshold is the
+	// 0–100 score a 1:N authorisation candidate must reach (0 = 90, the
+	// Validation API's default); SkipAntiSpoofing leaves passive liveness
+	// out of registrations and authorisations (reported as not run).
+	SearchThreshold  float64 `json:"search_threshold,omitempty"`
+	SkipAntiSpoofing bool    `json:"skip_anti_spoofing,omitempty"`
 }
 
 // Validate reports a policy the store refuses to keep. The service layer

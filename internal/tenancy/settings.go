@@ -31,6 +31,9 @@ type Settings struct {
 	AddressMaxAgeDays    *int     `json:"address_max_age_days,omitempty"`
 	FileRetentionDays    *int     `json:"file_retention_days,omitempty"`
 	RejectLegacyPayloads *bool    `json:"reject_legacy_payloads,omitempty"`
+	// Validation requests.
+	SearchThreshold  *float64 `json:"search_threshold,omitempty"`
+	SkipAntiSpoofing *bool    `json:"skip_anti_spoofing,omitempty"`
 }
 
 // KnownChallenges are the capture challenges a policy may require.
@@ -111,6 +114,8 @@ func (s Settings) apply(in *store.Integration, floors Floors) error {
 	setF(&p.ReviewBand, s.ReviewBand)
 	setI(&p.AddressMaxAgeDays, s.AddressMaxAgeDays)
 	setI(&p.FileRetentionDays, s.FileRetentionDays)
+	setF(&p.SearchThreshold, s.SearchThreshold)
+	setB(&p.SkipAntiSpoofing, s.SkipAntiSpoofing)
 	switch {
 	case p.MatchThreshold != 0 && p.MatchThreshold < floors.MatchScore:
 		return fmt.Errorf("%w: match_threshold may not be below %g (the model's floor; 0 restores its default)", store.ErrInvalid, floors.MatchScore)
@@ -124,6 +129,8 @@ func (s Settings) apply(in *store.Integration, floors Floors) error {
 		return fmt.Errorf("%w: address_max_age_days is 0–3650", store.ErrInvalid)
 	case p.FileRetentionDays < 0 || p.FileRetentionDays > 3650:
 		return fmt.Errorf("%w: file_retention_days is 0–3650", store.ErrInvalid)
+	case p.SearchThreshold != 0 && (p.SearchThreshold < floors.MatchScore || p.SearchThreshold > 100):
+		return fmt.Errorf("%w: search_threshold is %g–100 (0 restores the default, 90)", store.ErrInvalid, floors.MatchScore)
 	}
 	if s.RequiredChallenges != nil {
 		for _, c := range *s.RequiredChallenges {

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"verification/crud", testVerificationCRUD},
 		{"verification/list-and-timers", testVerificationListAndTimers},
 		{"verification/files", testVerificationFiles},
+		{"applicants", testApplicants},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Parallel cases check the store is safe for concurrent use

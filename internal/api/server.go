@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/visagehq/visage/internal/api/compat/authuser"
+	"github.com/visagehq/visage/internal/api/compat/facialauth"
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/compat/validation"
@@ -74,7 +75,9 @@ func New(cfg Config, faces *faceauth.Service, ten *tenancy.Service, ready func(c
 	if cfg.Applicants != nil {
 		s.edge.Mount(validation.New(cfg.Applicants).Surface())
 	}
+	s.edge.Mount(web.NewFaceAuth(faces, log).Surface())
 	if cfg.Verify != nil {
+		s.edge.Mount(facialauth.New(faces, cfg.Verify).Surface())
 		h := &hosted{page: web.NewVerifyPage(log), cases: cfg.Verify}
 		s.edge.Mount(h.surface(s))
 		s.edge.Mount(ivapi.New(cfg.Verify, cfg.MaxVideoBytes, cfg.MaxImageBytes, h).Surface())

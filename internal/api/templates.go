@@ -28,6 +28,7 @@ func (s *Server) templateRoutes() []edge.Route {
 		{Pattern: "POST /v1/templates", Handler: s.issueTemplate, Auth: edge.Required, Upload: templateUpload},
 		{Pattern: "POST /v1/tokens/best-image", Handler: s.issueBestImageToken, Auth: edge.Required, Upload: oneUpload},
 		{Pattern: "POST /v1/templates/authenticate", Handler: s.authenticateTemplate, Auth: edge.Required, Upload: portableUpload},
+		{Pattern: "POST /v1/tokens/best-image/sessions", Handler: s.startBestImageSession, Auth: edge.Required},
 	}
 }
 
@@ -153,4 +154,32 @@ func b64Field(u *edge.Upload, name, subject string) ([]byte, error) {
 		return nil, &fault.Error{Kind: fault.BadRequest, Message: name + " is not base64", Subject: subject}
 	}
 	return b, nil
+}
+
+// startBestImageSession: POST /v1/tokens/best-image/sessions opens a
+// hosted page that takes one live selfie and hands its best-image token
+// to the client's web page (/sdk/visage.js, docs/sdk.md).
+func (s *Server) startBestImageSession(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		TTLSeconds int    `json:"ttl_seconds"`
+		Locale     string `json:"locale"`
+	}
+	// Every field is optional, so an empty body is the defaults.
+	if r.ContentLength != 0 {
+		if err := edge.DecodeJSON(r, &body, true); err != nil {
+			edge.Fail(w, r, err)
+			return
+		}
+	}
+	if body.TTLSeconds < 0 {
+		edge.Fail(w, r, fault.New(fault.BadRequest, "ttl_seconds must be positive"))
+		return
+	}
+	st, err := s.faces.StartBestImageSession(r.Context(), s.tenant(r), faceauth.AuthSessionOptions{
+		TTL: time.Duration(body.TTLSeconds) * time.Second, Locale: body.Locale})
+	if err != nil {
+		edge.Fail(w, r, err)
+		return
+	}
+	edge.WriteJSON(w, 201, map[string]any{"url": st.URL, "token": st.Token, "session_id": st.ID, "expires_at": st.ExpiresAt.Format(time.RFC3339)})
 }

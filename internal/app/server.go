@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/visagehq/visage/internal/api"
+	"github.com/visagehq/visage/internal/api/compat/facialauth"
 	"github.com/visagehq/visage/internal/api/compat/identitygram"
 	"github.com/visagehq/visage/internal/api/compat/ivapi"
 	"github.com/visagehq/visage/internal/api/edge"
@@ -344,6 +345,13 @@ var Encoders = []Encoder{
 	}},
 	{UserAgent: ivapi.UserAgent, Encode: func(ev faceauth.Event) ([]webhook.Message, error) {
 		event, body, ok, err := ivapi.Encode(ev)
+		if !ok || err != nil {
+			return nil, err
+		}
+		return []webhook.Message{{Event: event, Body: body}}, nil
+	}},
+	{UserAgent: facialauth.UserAgent, Encode: func(ev faceauth.Event) ([]webhook.Message, error) {
+		event, body, ok, err := facialauth.Encode(ev)
 		if !ok || err != nil {
 			return nil, err
 		}

@@ -26,10 +26,11 @@ const (
 
 // SweepRetention erases faces (rows, images, templates, kept frames and
 // their index entries) that no one has used for their integration's
-// retention_days, the rows of capture sessions that ended over a week
-// ago, and spent single-use tokens past their expiry. Every erasure is
-// in the audit log as face.erased with reason retention. Several nodes
-// may run it at once: a face erased by another node is skipped.
+// retention_days, the rows of capture and face-authentication sessions
+// that ended over a week ago, and spent single-use tokens past their
+// expiry. Every erasure is in the audit log as face.erased with reason
+// retention. Several nodes may run it at once: a face erased by another
+// node is skipped.
 func (s *Service) SweepRetention(ctx context.Context, now time.Time) (faces int, sessions int64, err error) {
 	ins, err := s.st.ListIntegrations(ctx)
 	if err != nil {
@@ -53,6 +54,11 @@ func (s *Service) SweepRetention(ctx context.Context, now time.Time) (faces int,
 	if _, err := s.st.DeleteExpiredTokens(ctx, now); err != nil {
 		return faces, sessions, fmt.Errorf("retention: %w", err)
 	}
+	auth, err := s.st.DeleteEndedAuthSessions(ctx, now.Add(-EndedSessionRetention))
+	if err != nil {
+		return faces, sessions, fmt.Errorf("retention: %w", err)
+	}
+	sessions += auth
 	return faces, sessions, nil
 }
 

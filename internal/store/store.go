@@ -81,6 +81,7 @@ type Data interface {
 	DataKeys
 	SpentTokens
 	Applicants
+	AuthSessions
 }
 
 // Audit persists the audit log.

@@ -59,9 +59,11 @@ func mustLoadAssets() *assetSet {
 	return loaded
 }
 
-// isCaptureAsset keeps the verification page's files out of the capture
-// page's set (and its version hash).
-func isCaptureAsset(name string) bool { return !strings.HasPrefix(name, "verify") }
+// isCaptureAsset keeps the verification and face-authentication pages'
+// files out of the capture page's set (and its version hash).
+func isCaptureAsset(name string) bool {
+	return !strings.HasPrefix(name, "verify") && !strings.HasPrefix(name, "faceauth") && !strings.HasPrefix(name, "sdk-")
+}
 
 // loadAssets reads the files under static/ that include accepts: pageName
 // is the page (not served as an asset), the rest are its assets.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"time"
 
 	"github.com/visagehq/visage/internal/faceauth"
@@ -67,4 +68,29 @@ func StateOf(st *faceauth.CaptureState) State {
 func FrameOf(f *faceauth.FrameResult) Frame {
 	return Frame{Challenge: string(f.Challenge), Met: f.Met, Feedback: f.Feedback, Message: f.Message, Status: f.Status,
 		Steps: stepsOf(f.Steps), Current: f.Current, RedirectURL: f.RedirectURL, Reason: f.Reason, ReasonMessage: reasonMessage(f.Reason)}
+}
+
+// AuthState is GET /face-auth/{token}/state and the answer to a selfie.
+type AuthState struct {
+	Kind        string                `json:"kind"`   // authenticate or best_image
+	Status      string                `json:"status"` // in_progress, completed, failed, expired
+	Reason      string                `json:"reason,omitempty"`
+	Locale      string                `json:"locale"`
+	Attempts    int                   `json:"attempts"`
+	MaxAttempts int                   `json:"max_attempts"`
+	ExpiresAt   time.Time             `json:"expires_at"`
+	Last        *faceauth.AuthAttempt `json:"last,omitempty"`
+	Theme       faceauth.Theme        `json:"theme"`
+	// BestImageToken answers a best-image session's selfie (base64), once.
+	BestImageToken string `json:"best_image_token,omitempty"`
+}
+
+// AuthStateOf is the page's view of a session (no face or client ids).
+func AuthStateOf(st *faceauth.AuthState) AuthState {
+	out := AuthState{Kind: st.Kind, Status: st.Status, Reason: st.Reason, Locale: st.Locale, Attempts: st.Attempts, MaxAttempts: st.MaxAttempts,
+		ExpiresAt: st.ExpiresAt, Last: st.Last, Theme: st.Theme}
+	if len(st.BestImageToken) > 0 {
+		out.BestImageToken = base64.StdEncoding.EncodeToString(st.BestImageToken)
+	}
+	return out
 }

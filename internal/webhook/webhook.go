@@ -191,18 +191,19 @@ func (a Access) ValidateURLs(hooks map[string][]string) (map[string][]string, er
 	return out, nil
 }
 
-// validEvent accepts "*" and names of 1–64 characters from a–z, 0–9, "_",
+// validEvent accepts "*" and names of 1–64 characters from a–z, A–Z, 0–9, "_",
 // "." and "-" starting with a letter: safe in a header and a query string.
 func validEvent(name string) error {
 	if name == Wildcard {
 		return nil
 	}
-	ok := name != "" && len(name) <= maxEventLen && name[0] >= 'a' && name[0] <= 'z'
+	letter := func(c rune) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	ok := name != "" && len(name) <= maxEventLen && letter(rune(name[0]))
 	for _, c := range name {
-		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-')
+		ok = ok && (letter(c) || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-')
 	}
 	if !ok {
-		return fmt.Errorf("%w: event name %q (want \"*\" or 1–%d of a–z 0–9 _ . - starting with a letter)", ErrInvalid, name, maxEventLen)
+		return fmt.Errorf("%w: event name %q (want \"*\" or 1–%d of a–z A–Z 0–9 _ . - starting with a letter)", ErrInvalid, name, maxEventLen)
 	}
 	return nil
 }

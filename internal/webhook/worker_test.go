@@ -609,7 +609,8 @@ func TestValidateURLs(t *testing.T) {
 	}
 	for _, bad := range []map[string][]string{
 		{"*": many},
-		{"Ping": {"https://a.example/"}},
+		{"pi ng": {"https://a.example/"}},
+		{"9ping": {"https://a.example/"}},
 		{"": {"https://a.example/"}},
 		{"ping": {"http://10.0.0.1/"}},
 	} {

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"face/lockout", testFaceLockout},
 		{"retention", testRetention},
 		{"spent-tokens", testSpentTokens},
+		{"auth-sessions", testAuthSessions},
 		{"audit-and-scopes", testAuditAndScopes},
 		{"image/crud", testImageCRUD},
 		{"template/crud", testTemplateCRUD},

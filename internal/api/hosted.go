@@ -57,7 +57,7 @@ func (h *hosted) casePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := web.PageConfig{Theme: faceauth.ThemeOf(in), SubmitURL: "/verify/" + r.PathValue("token") + "/submit",
-		VideoField: "selfie_video", PhotoFields: sidesOf(c.DocumentType), AssetPath: verifyAssets}
+		VideoField: "selfie_video", PhotoFields: sidesOf(c.DocumentType), AssetPath: verifyAssets, FrameAncestors: in.Policy.FrameOrigins}
 	if c.DocumentType == kyc.DocProofAddress {
 		cfg.VideoField = ""
 	}
@@ -88,7 +88,7 @@ func (h *hosted) ServeVerify(w http.ResponseWriter, r *http.Request, p ivapi.Pag
 		return
 	}
 	h.page.Serve(w, r, web.PageConfig{Theme: faceauth.ThemeOf(in), SubmitURL: p.SubmitURL, Fields: p.Fields,
-		VideoField: "selfie_video", PhotoFields: []web.DocumentSide{{Field: "id_photo"}}, AssetPath: "/verif/assets/"})
+		VideoField: "selfie_video", PhotoFields: []web.DocumentSide{{Field: "id_photo"}}, AssetPath: "/verif/assets/", FrameAncestors: in.Policy.FrameOrigins})
 }
 
 // ServeAsset implements ivapi.PageRenderer.

@@ -45,6 +45,8 @@ type policyView struct {
 	// default) and whether anti-spoofing is left out.
 	SearchThreshold  float64 `json:"search_threshold"`
 	SkipAntiSpoofing bool    `json:"skip_anti_spoofing"`
+	// Hosted pages: the origins that may frame them ([]: none).
+	FrameOrigins []string `json:"frame_origins"`
 }
 
 func (s *Server) viewIntegration(in *store.Integration) integrationView {
@@ -52,6 +54,10 @@ func (s *Server) viewIntegration(in *store.Integration) integrationView {
 	ch := p.RequiredChallenges
 	if ch == nil {
 		ch = []string{}
+	}
+	frames := p.FrameOrigins
+	if frames == nil {
+		frames = []string{}
 	}
 	overrides := []string{}
 	if in.Policy.MatchThreshold > 0 {
@@ -69,7 +75,8 @@ func (s *Server) viewIntegration(in *store.Integration) integrationView {
 			MatchThreshold: p.MatchThreshold, LivenessThreshold: p.LivenessThreshold, MaxAttempts: p.MaxAttempts,
 			RetentionDays: p.RetentionDays, RequiredChallenges: ch, CheckDuplicates: p.CheckDuplicates, StillChallenges: p.StillChallenges,
 			MinAge: p.MinAge, ReviewBand: p.ReviewBand, AddressMaxAgeDays: p.AddressMaxAgeDays, FileRetentionDays: p.FileRetentionDays,
-			RejectLegacyPayloads: p.RejectLegacyPayloads, SearchThreshold: applicant.SearchThreshold(p), SkipAntiSpoofing: p.SkipAntiSpoofing}}
+			RejectLegacyPayloads: p.RejectLegacyPayloads, SearchThreshold: applicant.SearchThreshold(p), SkipAntiSpoofing: p.SkipAntiSpoofing,
+			FrameOrigins: frames}}
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {

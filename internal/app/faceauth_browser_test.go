@@ -181,4 +181,45 @@ func TestFaceAuthPageInChromium(t *testing.T) {
 			t.Fatalf("authenticateUser with the page's token: %d %v", a.Status, a.Body)
 		}
 	})
+
+	// The iFrame mode, once the integration lists the client's origin in
+	// frame_origins: the page runs framed on the client's page, and the
+	// helper resolves there. Before that, the page refuses framing.
+	t.Run("sdk-iframe", func(t *testing.T) {
+		r := s.do(s.basicReq("POST", "/partner/authentication-info", key, map[string]any{"scanRef": "amy"}))
+		u, _ := r.Body["url"].(string)
+		partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><html><body data-status="partner"><div id="box"></div>
+<script src="%s/sdk/visage.js"></script>
+<script>Visage.authenticate({url: %q, mode: "iframe", container: document.getElementById("box")})
+  .then(function (r) { document.body.dataset.status = "sdk-" + r.status; });</script></body></html>`, s.base, u)
+		}))
+		defer partner.Close()
+		refused := s.do(s.request("GET", strings.TrimPrefix(u, s.base), "", nil, ""))
+		if csp := refused.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || refused.Header.Get("X-Frame-Options") != "DENY" {
+			t.Fatalf("framing before frame_origins: CSP %q, XFO %q", csp, refused.Header.Get("X-Frame-Options"))
+		}
+		s.configure(key, map[string]any{"frame_origins": []string{partner.URL}})
+		allowed := s.do(s.request("GET", strings.TrimPrefix(u, s.base), "", nil, ""))
+		if csp := allowed.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors "+partner.URL) || allowed.Header.Get("X-Frame-Options") != "" {
+			t.Fatalf("framing after frame_origins: CSP %q, XFO %q", csp, allowed.Header.Get("X-Frame-Options"))
+		}
+		clip := browsertest.Clip(t, browsertest.Segment{Image: stillPNG(t, "framed", false, "faces", "bbt", "amy", "amy4.png"), Seconds: 8})
+		b := browsertest.Launch(t, browsertest.Options{Clip: clip})
+		if err := b.Open(partner.URL); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the frame loads its page
+		if r := s.do(s.selfieReq(u, testenv.CameraFrame(t, false, "faces", "bbt", "amy", "amy4.png"))); r.Body["status"] != "completed" {
+			t.Fatalf("selfie: %d %v", r.Status, r.Body)
+		}
+		status, err := b.WaitStatus(20*time.Second, "sdk-completed", "sdk-failed")
+		if err != nil || status != "sdk-completed" {
+			t.Fatalf("the client's page: %q %v; problems %v", status, err, b.Problems())
+		}
+		if r := s.do(s.request("PATCH", "/v1/integration", key, strings.NewReader(`{"frame_origins":["https://*.example.com"]}`), "application/json")); r.Status != 400 {
+			t.Fatalf("a wildcard origin: %d %v", r.Status, r.Body)
+		}
+	})
 }

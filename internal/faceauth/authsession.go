@@ -72,6 +72,8 @@ type AuthState struct {
 	ExpiresAt   time.Time
 	Last        *AuthAttempt // the latest selfie's result
 	Theme       Theme
+	// FrameOrigins may show the page in an iFrame (the integration's).
+	FrameOrigins []string
 	// BestImageToken is the token a best-image session's selfie made: in
 	// the answer to that selfie only, never stored.
 	BestImageToken []byte

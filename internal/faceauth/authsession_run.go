@@ -83,7 +83,7 @@ func (s *Service) authState(ctx context.Context, sess *store.AuthSession) (*Auth
 	var res authResult
 	_ = json.Unmarshal(sess.Result, &res) // written by this service; empty before the first selfie
 	st := &AuthState{Kind: sess.Kind, Status: sess.Status, Reason: authReason(sess), FaceID: faceID, Subject: sess.Subject, Locale: sess.Locale,
-		Attempts: sess.Attempts, MaxAttempts: MaxAuthAttempts, ExpiresAt: sess.ExpiresAt.UTC(), Last: res.Last, Theme: ThemeOf(in)}
+		Attempts: sess.Attempts, MaxAttempts: MaxAuthAttempts, ExpiresAt: sess.ExpiresAt.UTC(), Last: res.Last, Theme: ThemeOf(in), FrameOrigins: in.Policy.FrameOrigins}
 	if sess.Status == CaptureInProgress && time.Now().After(sess.ExpiresAt) {
 		st.Status, st.Reason = CaptureExpired, FeedbackExpired
 	}

@@ -237,7 +237,7 @@ func (s *Service) state(ctx context.Context, token string) (*CaptureState, error
 		return nil, err
 	}
 	st := &CaptureState{Status: l.sess.Status, Steps: l.steps(), Current: l.current(), Nonce: l.sess.Nonce,
-		ExpiresAt: l.sess.ExpiresAt, Reason: l.sess.Reason, Theme: ThemeOf(in)}
+		ExpiresAt: l.sess.ExpiresAt, Reason: l.sess.Reason, Theme: ThemeOf(in), FrameOrigins: in.Policy.FrameOrigins}
 	if l.expired(time.Now()) {
 		st.Status, st.Reason = CaptureExpired, FeedbackExpired
 	}

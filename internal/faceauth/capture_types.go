@@ -74,6 +74,8 @@ type CaptureState struct {
 	RedirectURL string // integration callback, once completed or failed
 	Reason      string // why it failed
 	Theme       Theme
+	// FrameOrigins may show the page in an iFrame (the integration's).
+	FrameOrigins []string
 }
 
 // Theme is the integration's look for the hosted page.

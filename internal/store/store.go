@@ -270,6 +270,10 @@ type PolicyOptions struct {
 	// out of registrations and authorisations (reported as not run).
 	SearchThreshold  float64 `json:"search_threshold,omitempty"`
 	SkipAntiSpoofing bool    `json:"skip_anti_spoofing,omitempty"`
+
+	// FrameOrigins are the web origins allowed to show the hosted pages in
+	// an iFrame (CSP frame-ancestors); none: the pages refuse framing.
+	FrameOrigins []string `json:"frame_origins,omitempty"`
 }
 
 // Validate reports a policy the store refuses to keep. The service layer

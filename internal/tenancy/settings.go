@@ -34,6 +34,8 @@ type Settings struct {
 	// Validation requests.
 	SearchThreshold  *float64 `json:"search_threshold,omitempty"`
 	SkipAntiSpoofing *bool    `json:"skip_anti_spoofing,omitempty"`
+	// Hosted pages: the origins that may frame them.
+	FrameOrigins *[]string `json:"frame_origins,omitempty"`
 }
 
 // KnownChallenges are the capture challenges a policy may require.
@@ -132,6 +134,13 @@ func (s Settings) apply(in *store.Integration, floors Floors) error {
 	case p.SearchThreshold != 0 && (p.SearchThreshold < floors.MatchScore || p.SearchThreshold > 100):
 		return fmt.Errorf("%w: search_threshold is %g–100 (0 restores the default, 90)", store.ErrInvalid, floors.MatchScore)
 	}
+	if s.FrameOrigins != nil {
+		origins, err := frameOrigins(*s.FrameOrigins)
+		if err != nil {
+			return err
+		}
+		p.FrameOrigins = origins
+	}
 	if s.RequiredChallenges != nil {
 		for _, c := range *s.RequiredChallenges {
 			if !contains(KnownChallenges, c) {
@@ -164,4 +173,35 @@ func validateCallback(tpl string) error {
 		return fmt.Errorf("%w: callback_url_template must be an absolute http(s) URL", store.ErrInvalid)
 	}
 	return nil
+}
+
+// maxFrameOrigins bounds the list (it is sent in a header of every page).
+const maxFrameOrigins = 10
+
+// frameOrigins normalises the origins that may frame the hosted pages:
+// scheme://host[:port] with nothing after, https (http only for localhost
+// and 127.0.0.1, for development). A CSP source list cannot hold paths,
+// wildcards are not offered: each origin is named.
+func frameOrigins(in []string) ([]string, error) {
+	if len(in) > maxFrameOrigins {
+		return nil, fmt.Errorf("%w: frame_origins holds at most %d origins", store.ErrInvalid, maxFrameOrigins)
+	}
+	out := make([]string, 0, len(in))
+	for _, raw := range in {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		bad := err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" ||
+			strings.ContainsAny(u.Host, "*'; ")
+		local := u != nil && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")
+		if !bad && u.Scheme != "https" && !(u.Scheme == "http" && local) {
+			bad = true
+		}
+		if bad {
+			return nil, fmt.Errorf("%w: frame_origins: %q is not an origin like https://app.example.com", store.ErrInvalid, raw)
+		}
+		o := strings.ToLower(u.Scheme + "://" + u.Host)
+		if !contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }

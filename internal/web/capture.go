@@ -26,6 +26,7 @@ const multipartSlack = 64 << 10
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, token string) {
 	status := http.StatusOK
 	logoSrc := ""
+	var frames []string
 	st, err := h.capture.State(r.Context(), token)
 	if err != nil {
 		fe := fault.As(err)
@@ -36,13 +37,16 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, token string) {
 		}
 	} else {
 		logoSrc = logoSource(st.Theme.LogoURL)
+		frames, _ = frameAncestors(st.FrameOrigins)
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", contentSecurityPolicy(logoSrc, nil))
+	hd.Set("Content-Security-Policy", contentSecurityPolicy(logoSrc, frames))
 	hd.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
-	hd.Set("X-Frame-Options", "DENY")
+	if len(frames) == 0 {
+		hd.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+	}
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {

@@ -102,7 +102,7 @@ func (h *FaceAuthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		edge.Fail(w, r, fault.New(fault.NotFound, "no such face-authentication session"))
 	case len(seg) == 1:
 		if allow(w, r, http.MethodGet, http.MethodHead) {
-			h.page(w, r)
+			h.page(w, r, seg[0])
 		}
 	case len(seg) == 2 && seg[1] == "state":
 		if allow(w, r, http.MethodGet, http.MethodHead) {
@@ -117,13 +117,17 @@ func (h *FaceAuthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func pageHeaders(w http.ResponseWriter) {
+// pageHeaders are the hosted page's headers; frames are the origins that
+// may show it in an iFrame (none: it refuses framing).
+func pageHeaders(w http.ResponseWriter, frames []string) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", contentSecurityPolicy("", nil))
+	hd.Set("Content-Security-Policy", contentSecurityPolicy("", frames))
 	hd.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
-	hd.Set("X-Frame-Options", "DENY")
+	if len(frames) == 0 {
+		hd.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+	}
 	// No Cross-Origin-Opener-Policy: a client's page opens this one as a
 	// popup (/sdk/visage.js) and must keep the opener link to hear the
 	// result.
@@ -131,8 +135,12 @@ func pageHeaders(w http.ResponseWriter) {
 
 // page serves the page; it renders every state (unknown and expired
 // sessions included) from /state itself.
-func (h *FaceAuthHandler) page(w http.ResponseWriter, r *http.Request) {
-	pageHeaders(w)
+func (h *FaceAuthHandler) page(w http.ResponseWriter, r *http.Request, token string) {
+	var frames []string
+	if st, err := h.svc.AuthSessionState(r.Context(), token); err == nil {
+		frames, _ = frameAncestors(st.FrameOrigins)
+	}
+	pageHeaders(w, frames)
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -215,7 +223,7 @@ func (h *FaceAuthHandler) code(w http.ResponseWriter, r *http.Request) {
 		}
 		status, data.Error = http.StatusBadRequest, "This code is not valid or has expired. Check it and try again."
 	}
-	pageHeaders(w)
+	pageHeaders(w, nil)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_ = codePage.Execute(w, data)

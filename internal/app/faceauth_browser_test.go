@@ -93,16 +93,10 @@ func TestFaceAuthPageInChromium(t *testing.T) {
 	t.Run("sdk-popup", func(t *testing.T) {
 		r := s.do(s.basicReq("POST", "/partner/authentication-info", key, map[string]any{"scanRef": "amy"}))
 		u, _ := r.Body["url"].(string)
-		partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><html><body data-status="partner"><button id="go">Log in with your face</button>
-<script src="%s/sdk/visage.js"></script>
-<script>document.getElementById("go").onclick = function () {
+		partner := s.partnerPage(t, `<button id="go">Log in with your face</button>`, fmt.Sprintf(`document.getElementById("go").onclick = function () {
   Visage.authenticate({url: %q}).then(function (r) { document.body.dataset.status = "sdk-" + r.status; },
     function (e) { document.body.dataset.status = "sdk-error " + e.message; });
-};</script></body></html>`, s.base, u)
-		}))
-		defer partner.Close()
+};`, u))
 		clip := browsertest.Clip(t, browsertest.Segment{Image: stillPNG(t, "sdk", false, "faces", "bbt", "amy", "amy4.png"), Seconds: 8})
 		b := browsertest.Launch(t, browsertest.Options{Clip: clip})
 		if err := b.Open(partner.URL); err != nil {
@@ -133,16 +127,10 @@ func TestFaceAuthPageInChromium(t *testing.T) {
 		if tr.Status != 201 || r.Status != 201 || u == "" {
 			t.Fatalf("template %d, session %d %v", tr.Status, r.Status, r.Body)
 		}
-		partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><html><body data-status="partner"><button id="go">Take a photo</button>
-<script src="%s/sdk/visage.js"></script>
-<script>document.getElementById("go").onclick = function () {
+		partner := s.partnerPage(t, `<button id="go">Take a photo</button>`, fmt.Sprintf(`document.getElementById("go").onclick = function () {
   Visage.captureBestImage({url: %q}).then(function (r) { window.__token = r.bestImageToken || ""; document.body.dataset.status = "sdk-" + r.status; },
     function (e) { document.body.dataset.status = "sdk-error " + e.message; });
-};</script></body></html>`, s.base, u)
-		}))
-		defer partner.Close()
+};`, u))
 		clip := browsertest.Clip(t, browsertest.Segment{Image: stillPNG(t, "login", false, "faces", "bbt", "amy", "amy4.png"), Seconds: 10})
 		b := browsertest.Launch(t, browsertest.Options{Clip: clip})
 		if err := b.Open(partner.URL); err != nil {
@@ -188,14 +176,8 @@ func TestFaceAuthPageInChromium(t *testing.T) {
 	t.Run("sdk-iframe", func(t *testing.T) {
 		r := s.do(s.basicReq("POST", "/partner/authentication-info", key, map[string]any{"scanRef": "amy"}))
 		u, _ := r.Body["url"].(string)
-		partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><html><body data-status="partner"><div id="box"></div>
-<script src="%s/sdk/visage.js"></script>
-<script>Visage.authenticate({url: %q, mode: "iframe", container: document.getElementById("box")})
-  .then(function (r) { document.body.dataset.status = "sdk-" + r.status; });</script></body></html>`, s.base, u)
-		}))
-		defer partner.Close()
+		partner := s.partnerPage(t, `<div id="box"></div>`, fmt.Sprintf(`Visage.authenticate({url: %q, mode: "iframe", container: document.getElementById("box")})
+  .then(function (r) { document.body.dataset.status = "sdk-" + r.status; });`, u))
 		refused := s.do(s.request("GET", strings.TrimPrefix(u, s.base), "", nil, ""))
 		if csp := refused.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || refused.Header.Get("X-Frame-Options") != "DENY" {
 			t.Fatalf("framing before frame_origins: CSP %q, XFO %q", csp, refused.Header.Get("X-Frame-Options"))
@@ -222,4 +204,17 @@ func TestFaceAuthPageInChromium(t *testing.T) {
 			t.Fatalf("a wildcard origin: %d %v", r.Status, r.Body)
 		}
 	})
+}
+
+// partnerPage serves a client's web page on its own origin: body markup,
+// Visage's /sdk/visage.js, then script.
+func (s *server) partnerPage(t *testing.T, body, script string) *httptest.Server {
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body data-status="partner">%s
+<script src="%s/sdk/visage.js"></script>
+<script>%s</script></body></html>`, body, s.base, script)
+	}))
+	t.Cleanup(p.Close)
+	return p
 }

@@ -199,43 +199,109 @@ func (g *gray) binarize() *gray {
 	return out
 }
 
-// maxFilter / minFilter are separable rectangular dilation / erosion
-// (van Herk/Gil-Werman would be O(1) per pixel; the windows here are
-// small enough that the direct form is fast).
+// rankFilter is separable rectangular dilation (isMax) or erosion, by
+// van Herk/Gil-Werman: per pixel three comparisons whatever the window,
+// where the direct form took a window's worth (it made MRZ detection on a
+// selfie frame cost ~0.35 s). Erosion is the dilation of the negative.
+// Pixels past the border count as the operation's identity, so windows
+// are clamped to the image as before.
 func (g *gray) rankFilter(kw, kh int, isMax bool) *gray {
-	better := func(a, b uint8) bool {
-		if isMax {
-			return a > b
-		}
-		return a < b
+	src := g
+	if !isMax {
+		src = g.negative()
 	}
 	tmp := newGray(g.w, g.h)
-	rw, rh := kw/2, kh/2
+	rows := newMaxScratch(g.w, kw)
 	for y := 0; y < g.h; y++ {
-		row := g.pix[y*g.w : (y+1)*g.w]
-		for x := 0; x < g.w; x++ {
-			v := row[x]
-			for k := max(0, x-rw); k <= min(g.w-1, x+rw); k++ {
-				if better(row[k], v) {
-					v = row[k]
-				}
-			}
-			tmp.pix[y*g.w+x] = v
-		}
+		rows.run(src.pix[y*g.w:(y+1)*g.w], tmp.pix[y*g.w:(y+1)*g.w], kw)
 	}
-	out := newGray(g.w, g.h)
-	for y := 0; y < g.h; y++ {
-		for x := 0; x < g.w; x++ {
-			v := tmp.pix[y*g.w+x]
-			for k := max(0, y-rh); k <= min(g.h-1, y+rh); k++ {
-				if better(tmp.pix[k*g.w+x], v) {
-					v = tmp.pix[k*g.w+x]
-				}
-			}
-			out.pix[y*g.w+x] = v
-		}
+	out := tmp.maxRows(kh)
+	if !isMax {
+		out = out.negative()
 	}
 	return out
+}
+
+// maxRows is the vertical pass of rankFilter, van Herk/Gil-Werman over
+// whole rows at once (element-wise maxima of contiguous rows, where a
+// column at a time strode through memory).
+func (g *gray) maxRows(k int) *gray {
+	w, r := g.w, k/2
+	m := g.h + 2*r + k
+	zero := make([]uint8, w)
+	row := func(p int) []uint8 {
+		if y := p - r; y >= 0 && y < g.h {
+			return g.pix[y*w : (y+1)*w]
+		}
+		return zero
+	}
+	pre, suf := make([]uint8, m*w), make([]uint8, m*w)
+	at := func(buf []uint8, p int) []uint8 { return buf[p*w : (p+1)*w] }
+	for b := 0; b < m; b += k {
+		e := min(b+k, m)
+		copy(at(pre, b), row(b))
+		for p := b + 1; p < e; p++ {
+			maxInto(at(pre, p), at(pre, p-1), row(p))
+		}
+		copy(at(suf, e-1), row(e-1))
+		for p := e - 2; p >= b; p-- {
+			maxInto(at(suf, p), at(suf, p+1), row(p))
+		}
+	}
+	out := newGray(w, g.h)
+	for y := 0; y < g.h; y++ {
+		maxInto(out.pix[y*w:(y+1)*w], at(suf, y), at(pre, y+k-1))
+	}
+	return out
+}
+
+// maxInto sets dst to the element-wise maximum of a and b.
+func maxInto(dst, a, b []uint8) {
+	b = b[:len(a)]
+	dst = dst[:len(a)]
+	for i, v := range a {
+		dst[i] = max(v, b[i])
+	}
+}
+
+func (g *gray) negative() *gray {
+	out := newGray(g.w, g.h)
+	for i, v := range g.pix {
+		out.pix[i] = 255 - v
+	}
+	return out
+}
+
+// maxScratch holds a padded line and its block-wise prefix and suffix
+// maxima, for one line length and window.
+type maxScratch struct{ pad, pre, suf []uint8 }
+
+func newMaxScratch(n, k int) *maxScratch {
+	m := n + 2*(k/2) + k // the padding and room for a whole last block
+	return &maxScratch{pad: make([]uint8, m), pre: make([]uint8, m), suf: make([]uint8, m)}
+}
+
+// run writes to out[i] the maximum of in over [i-k/2, i+k/2].
+func (s *maxScratch) run(in, out []uint8, k int) {
+	r, n, m := k/2, len(in), len(s.pad)
+	clear(s.pad)
+	copy(s.pad[r:], in)
+	for b := 0; b < m; b += k {
+		e := min(b+k, m)
+		s.pre[b] = s.pad[b]
+		for i := b + 1; i < e; i++ {
+			s.pre[i] = max(s.pre[i-1], s.pad[i])
+		}
+		s.suf[e-1] = s.pad[e-1]
+		for i := e - 2; i >= b; i-- {
+			s.suf[i] = max(s.suf[i+1], s.pad[i])
+		}
+	}
+	// The window [i, i+k-1] of the padded line spans at most two blocks:
+	// the suffix of one and the prefix of the next.
+	for i := 0; i < n; i++ {
+		out[i] = max(s.suf[i], s.pre[i+k-1])
+	}
 }
 
 // blackhat is closing minus image: bright where dark detail smaller than

@@ -211,7 +211,9 @@ func (s *Service) oneFaceWithin(ctx context.Context, data []byte, lim imageio.Li
 	p := &probe{img: d}
 	opt := face.Options{Embed: true, Quality: true, Liveness: true, Attributes: attributes}
 	err = s.withSlot(ctx, func() (err error) {
-		p.face, err = s.eng.AnalyzeOne(ctx, d.img, opt)
+		if p.face, err = s.eng.AnalyzeOne(ctx, d.img, opt); err == nil {
+			s.documentPresented(ctx, d.img, &p.face)
+		}
 		return err
 	})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/visagehq/visage/internal/testenv"
 )
 
-func decodeFile(t *testing.T, path string) *imageio.Image {
+func decodeFile(t testing.TB, path string) *imageio.Image {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -52,7 +52,7 @@ func TestMRZPresenceReport(t *testing.T) {
 }
 
 func BenchmarkHasMRZ(b *testing.B) {
-	img := decodeFile(&testing.T{}, filepath.Join(testenv.Fixtures(b), "faces", "deepface", "id00_img1", "img1.jpg"))
+	img := decodeFile(b, filepath.Join(testenv.Fixtures(b), "faces", "deepface", "id00_img1", "img1.jpg"))
 	small := img.Resize(640, 640*img.H/img.W)
 	b.ResetTimer()
 	for b.Loop() {

@@ -28,6 +28,9 @@ type evalReport struct {
 	Rank1       *float64        `json:"rank1,omitempty"`
 	Rank1Probes int             `json:"rank1_probes,omitempty"`
 	AtMatch     *eval.At        `json:"at_match_threshold,omitempty"`
+	// AtScores is FAR and FRR at each 0–100 score an integration may
+	// choose as its match threshold: what each choice buys on this set.
+	AtScores map[string]eval.At `json:"at_scores,omitempty"`
 	Liveness    *livenessReport `json:"liveness,omitempty"`
 }
 
@@ -157,8 +160,15 @@ func evalPairs(ctx context.Context, eng *face.Engine, ef *engineFlags, pairs []e
 	}
 	at := eval.AtThreshold(pos, neg, float64(eng.CosineAt(eng.MatchScore())))
 	rep.AtMatch = &at
+	rep.AtScores = map[string]eval.At{}
+	for _, sc := range scoreChoices {
+		rep.AtScores[fmt.Sprint(sc)] = eval.AtThreshold(pos, neg, float64(eng.CosineAt(float32(sc))))
+	}
 	return nil
 }
+
+// scoreChoices are the match thresholds (0–100) the report prices.
+var scoreChoices = []int{50, 60, 70, 80, 85, 90, 95}
 
 // allPairsTAR rescales each operating point's TAR to all genuine pairs,
 // the unscored ones counting as rejected.
@@ -215,6 +225,12 @@ func printReport(r evalReport, eng *face.Engine) {
 		}
 		fmt.Printf("  at the default match score %.0f (cosine %.3f): accuracy %.4f, FRR %.4f, FAR %.5f\n",
 			eng.MatchScore(), r.AtMatch.Threshold, r.AtMatch.Accuracy, r.AtMatch.FRR, r.AtMatch.FAR)
+		fmt.Printf("  match score →")
+		for _, sc := range scoreChoices {
+			a := r.AtScores[fmt.Sprint(sc)]
+			fmt.Printf("  %d: FAR %.5f FRR %.3f", sc, a.FAR, a.FRR)
+		}
+		fmt.Println()
 	}
 	if l := r.Liveness; l != nil {
 		fmt.Printf("liveness: live %d, spoof %d\n", l.Positive.N, l.Negative.N)

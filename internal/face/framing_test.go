@@ -57,3 +57,34 @@ func TestFaceFillingTheCropIsFound(t *testing.T) {
 		}
 	}
 }
+
+// A face under 4 % of a large photo's width is too small for the
+// whole-image pass; the tiled pass, run only when nothing else was found,
+// finds it where it is. The photo is a real one (deepface), shrunk so its
+// face is 60 px wide, on a 2400×1800 grey canvas.
+func TestSmallFaceInLargePhotoIsFound(t *testing.T) {
+	src := loadFixture(t, "faces", "deepface", "id00_img1", "img1.jpg")
+	faces := analyze(t, src, Options{})
+	if len(faces) != 1 {
+		t.Fatalf("source photo: %d faces", len(faces))
+	}
+	f := 60 / faces[0].Box.W()
+	small := src.Resize(int(float64(src.W)*f), int(float64(src.H)*f))
+	const W, H, ox, oy = 2400, 1800, 1500, 900
+	canvas := &imageio.Image{W: W, H: H, Pix: make([]uint8, 3*W*H)}
+	for i := range canvas.Pix {
+		canvas.Pix[i] = 128
+	}
+	for y := 0; y < small.H; y++ {
+		copy(canvas.Pix[3*((oy+y)*W+ox):], small.Pix[3*y*small.W:3*(y+1)*small.W])
+	}
+	got := analyze(t, canvas, Options{})
+	if len(got) != 1 {
+		t.Fatalf("%d faces in the large photo, want 1", len(got))
+	}
+	want := faces[0].Box
+	cx, cy := ox+f*(want.X1+want.X2)/2, oy+f*(want.Y1+want.Y2)/2
+	if b := got[0].Box; cx < b.X1 || cx > b.X2 || cy < b.Y1 || cy > b.Y2 {
+		t.Fatalf("found %+v, the face is at (%.0f, %.0f)", b, cx, cy)
+	}
+}

@@ -44,7 +44,8 @@ type Limits struct {
 // Defaults. A 50 MP photo is larger than any phone takes today. The face
 // engine samples every model input from the decoded image through its
 // own resampling: the detector sees the whole image at 320×240, so a face
-// it can find is at least ~5 % of the image's side (~100 px at 2048), and
+// it can find there is at least ~5 % of the image's side (~100 px at 2048;
+// when that pass finds nothing, a tiled pass finds faces down to ~40 px), and
 // the largest per-face crops (pose and expression, 224 px from 1.2–1.5×
 // the box; liveness, 128 px from 2.7×; the 112 px aligned face) need no
 // more than ~250 px across the face. 2048 keeps every detectable face at

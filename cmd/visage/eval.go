@@ -25,13 +25,13 @@ type evalReport struct {
 	// see, since such an image cannot be verified at all.
 	AllPairs map[string]eval.OpPoint `json:"tar_at_far_all_pairs,omitempty"`
 	// Rank1 is leave-one-out identification (--identities only).
-	Rank1       *float64        `json:"rank1,omitempty"`
-	Rank1Probes int             `json:"rank1_probes,omitempty"`
-	AtMatch     *eval.At        `json:"at_match_threshold,omitempty"`
+	Rank1       *float64 `json:"rank1,omitempty"`
+	Rank1Probes int      `json:"rank1_probes,omitempty"`
+	AtMatch     *eval.At `json:"at_match_threshold,omitempty"`
 	// AtScores is FAR and FRR at each 0–100 score an integration may
 	// choose as its match threshold: what each choice buys on this set.
 	AtScores map[string]eval.At `json:"at_scores,omitempty"`
-	Liveness    *livenessReport `json:"liveness,omitempty"`
+	Liveness *livenessReport    `json:"liveness,omitempty"`
 }
 
 type livenessReport struct {

@@ -172,7 +172,9 @@ func (s *Service) openAuthSession(ctx context.Context, sess *store.AuthSession, 
 	var err error
 	for try := 0; ; try++ {
 		if digitCode {
-			out.DigitCode = randomDigits(digitCodeLen)
+			if out.DigitCode, err = randomDigits(digitCodeLen); err != nil {
+				return nil, err
+			}
 			sess.Handoff = digitCodeHash(out.DigitCode)
 		}
 		err = s.st.CreateAuthSession(ctx, sess)
@@ -242,16 +244,16 @@ func (s *Service) HasEnrolledFace(ctx context.Context, t Tenant, faceID string) 
 }
 
 // randomDigits is n uniformly random decimal digits.
-func randomDigits(n int) string {
+func randomDigits(n int) (string, error) {
 	b := make([]byte, n)
 	for i := range b {
 		d, err := rand.Int(rand.Reader, big.NewInt(10))
 		if err != nil {
-			panic(err) // crypto/rand does not fail on supported platforms
+			return "", fmt.Errorf("digit code: %w", err)
 		}
 		b[i] = byte('0' + d.Int64())
 	}
-	return string(b)
+	return string(b), nil
 }
 
 // RedeemDigitCode exchanges a session's six-digit code for a page token

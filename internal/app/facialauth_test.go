@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/visagehq/visage/internal/testenv"
 )
@@ -139,6 +140,22 @@ func TestFacialAuthSeedFlow(t *testing.T) {
 	d = hooks.wait(t, "facialAuthentication", func(b map[string]any) bool { return b["status"] == "DENIED" })
 	if d.body["reason"] != "no_match" {
 		t.Fatalf("denied webhook: %+v", d)
+	}
+
+	// A session nobody used ends EXPIRED when the sweeper passes, with its
+	// webhook, instead of leaving the client waiting.
+	r = s.do(s.basicReq("POST", "/partner/authentication-info", key, map[string]any{"scanRef": scanRef, "lifetime": 1}))
+	unused, _ := r.Body["authToken"].(string)
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := s.srv.Faces.SweepCaptures(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d = hooks.wait(t, "facialAuthentication", func(b map[string]any) bool { return b["status"] == "EXPIRED" })
+	if d.body["reason"] != "expired" || d.body["scanRef"] != scanRef {
+		t.Fatalf("expired webhook: %+v", d)
+	}
+	if st := s.do(s.basicReq("POST", "/partner/authentication-status", key, map[string]string{"authToken": unused})); st.Body["status"] != "EXPIRED" || st.Body["reason"] != "expired" {
+		t.Fatalf("status of the expired session: %v", st.Body)
 	}
 
 	// Refused requests, in the surface's shape.

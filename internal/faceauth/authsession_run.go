@@ -90,9 +90,9 @@ func (s *Service) authState(ctx context.Context, sess *store.AuthSession) (*Auth
 	return st, nil
 }
 
-// authReason is why a session failed, kept in its result.
+// authReason is why a session failed or expired, kept in its result.
 func authReason(sess *store.AuthSession) string {
-	if sess.Status != CaptureFailed {
+	if sess.Status != CaptureFailed && sess.Status != CaptureExpired {
 		return ""
 	}
 	var r struct {
@@ -251,4 +251,56 @@ func (s *Service) bestImageSelfie(ctx context.Context, in *store.Integration, se
 		st.BestImageToken = tok.Token
 	}
 	return st, err
+}
+
+// expireAuthSessions closes running sessions past their expiry, so that
+// the client hears of them (FaceAuthenticated with reason expired) rather
+// than waiting for a result that will not come. It returns how many.
+func (s *Service) expireAuthSessions(ctx context.Context, now time.Time) (int, error) {
+	expired, err := s.st.ListExpiredAuthSessions(ctx, now, 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range expired {
+		ended := false
+		err := s.st.InTx(ctx, func(tx store.Tx) error {
+			sess, err := tx.GetAuthSessionForUpdate(ctx, e.ID)
+			if err != nil || sess.Status != CaptureInProgress || !now.After(sess.ExpiresAt) {
+				return err // ended meanwhile
+			}
+			res := map[string]any{"reason": FeedbackExpired}
+			var last authResult
+			if json.Unmarshal(sess.Result, &last) == nil && last.Last != nil {
+				res["last"] = last.Last
+			}
+			if sess.Result, err = json.Marshal(res); err != nil {
+				return err
+			}
+			sess.Status, ended = CaptureExpired, true
+			if strings.HasPrefix(sess.Handoff, "code:") {
+				sess.Handoff = ""
+			}
+			if sess.Kind == AuthKindAuthenticate {
+				f, err := tx.GetFace(ctx, sess.IntegrationID, sess.FaceRef)
+				if err != nil {
+					return err
+				}
+				ev := FaceAuthenticated{IntegrationID: sess.IntegrationID, SessionID: sess.ID, FaceID: f.FaceID, Subject: sess.Subject,
+					Reason: FeedbackExpired, At: now.UTC()}
+				if err := s.events.Enqueue(ctx, tx, sess.IntegrationID, ev); err != nil {
+					return err
+				}
+			}
+			return tx.UpdateAuthSession(ctx, sess)
+		})
+		if err != nil {
+			return n, fmt.Errorf("expire face-authentication session %s: %w", e.ID, err)
+		}
+		if ended {
+			n++
+			s.events.Committed()
+		}
+	}
+	return n, nil
 }

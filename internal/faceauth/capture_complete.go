@@ -166,9 +166,9 @@ func (s *Service) closeSession(ctx context.Context, id, status, reason string) e
 	return nil
 }
 
-// SweepCaptures expires sessions past their lifetime and deletes the
-// frames they kept; the server runs it periodically. It returns how many
-// sessions it closed.
+// SweepCaptures expires capture sessions past their lifetime and deletes
+// the frames they kept, and expires face-authentication sessions; the
+// server runs it periodically. It returns how many sessions it closed.
 func (s *Service) SweepCaptures(ctx context.Context, now time.Time) (int, error) {
 	expired, err := s.st.ListExpiredCaptureSessions(ctx, now, 200)
 	if err != nil {
@@ -181,7 +181,8 @@ func (s *Service) SweepCaptures(ctx context.Context, now time.Time) (int, error)
 		}
 		n++
 	}
-	return n, nil
+	m, err := s.expireAuthSessions(ctx, now)
+	return n + m, err
 }
 
 // captureBlobs lists the frames kept by a face's sessions (for erasure).

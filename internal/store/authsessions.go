@@ -42,6 +42,9 @@ type AuthSessions interface {
 	// UpdateAuthSession stores Status, Handoff, Attempts and Result and
 	// bumps UpdatedAt.
 	UpdateAuthSession(ctx context.Context, s *AuthSession) error
+	// ListExpiredAuthSessions returns up to limit running sessions of any
+	// integration past their expiry (for the sweeper).
+	ListExpiredAuthSessions(ctx context.Context, now time.Time, limit int) ([]AuthSession, error)
 	// DeleteEndedAuthSessions deletes sessions that ended (or expired)
 	// before before, and says how many.
 	DeleteEndedAuthSessions(ctx context.Context, before time.Time) (int64, error)
@@ -99,6 +102,30 @@ func (c *conn) UpdateAuthSession(ctx context.Context, s *AuthSession) error {
 	err = c.execOne(ctx, `UPDATE auth_sessions SET status = ?, handoff = ?, attempts = ?, result = ?, updated_at = ?
 		WHERE id = ? AND integration_id = ?`, s.Status, nullString(s.Handoff), s.Attempts, res, c.d.ts(s.UpdatedAt), s.ID, s.IntegrationID)
 	return wrap(err, "update auth session")
+}
+
+func (c *conn) ListExpiredAuthSessions(ctx context.Context, at time.Time, limit int) ([]AuthSession, error) {
+	rows, err := c.query(ctx, `SELECT id FROM auth_sessions WHERE status = 'in_progress' AND expires_at < ? ORDER BY expires_at LIMIT ?`,
+		c.d.ts(stamp(at)), limit)
+	if err != nil {
+		return nil, wrap(err, "list expired auth sessions")
+	}
+	ids, err := collect(rows, func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, wrap(err, "list expired auth sessions")
+	}
+	out := make([]AuthSession, 0, len(ids))
+	for _, id := range ids {
+		s, err := c.GetAuthSession(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *s)
+	}
+	return out, nil
 }
 
 func (c *conn) DeleteEndedAuthSessions(ctx context.Context, before time.Time) (int64, error) {

@@ -50,6 +50,15 @@ func testAuthSessions(t *testing.T, s store.Store) {
 		t.Fatalf("a session without a face: %+v %v", got, err)
 	}
 	expired := mk("as_"+in.ID+"_d", "", -time.Minute)
+	late, err := s.ListExpiredAuthSessions(ctx(t), time.Now(), 1000)
+	noErr(t, "list expired", err)
+	seen := map[string]bool{}
+	for _, l := range late {
+		seen[l.ID] = true
+	}
+	if !seen[expired.ID] || seen[running.ID] || seen[a.ID] {
+		t.Fatalf("expired sessions listed: %v (want %s only of these)", seen, expired.ID)
+	}
 	n, err := s.DeleteEndedAuthSessions(ctx(t), time.Now().Add(time.Second))
 	noErr(t, "delete ended", err)
 	if n < 2 {

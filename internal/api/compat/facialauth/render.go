@@ -79,8 +79,11 @@ func Encode(ev faceauth.Event) (event string, body []byte, ok bool, err error) {
 		return "", nil, false, nil
 	}
 	status := "DENIED"
-	if e.Authenticated {
+	switch {
+	case e.Authenticated:
 		status = "APPROVED"
+	case e.Reason == faceauth.FeedbackExpired:
+		status = "EXPIRED"
 	}
 	body, err = json.Marshal(map[string]any{"type": typeAuthentication, "method": methodFaceMatching, "status": status,
 		"scanRef": e.Subject, "clientId": e.FaceID, "authSessionId": e.SessionID, "reason": nullable(e.Reason),

@@ -91,3 +91,23 @@ func TestRank1(t *testing.T) {
 		t.Fatalf("empty: %v %d", r, n)
 	}
 }
+
+// The enrolment protocol enrols each identity's first k images and
+// probes with the rest: genuine comparisons are a probe against its own
+// face, and a fused template is the normalised mean.
+func TestEnrolmentProtocol(t *testing.T) {
+	v := func(x, y float32) []float32 { return []float32{x, y} }
+	vecs := map[string][]float32{
+		"a/1": v(1, 0), "a/2": v(0.8, 0.6), "a/3": v(0.96, 0.28),
+		"b/1": v(0, 1), "b/2": v(0.6, 0.8), "b/3": v(0.28, 0.96),
+		"c/1": v(-1, 0), // one image: nothing left to probe
+	}
+	g := EnrolmentProtocol(vecs, 2)
+	if g.Identities != 2 || g.Probes != 2 || g.Skipped != 1 || len(g.BestPos) != 2 || len(g.BestNeg) != 2 {
+		t.Fatalf("protocol: %+v", g)
+	}
+	// a/3 against a's templates (1,0) and (0.8,0.6): best 0.96, fused (0.949,0.316)·(0.96,0.28) ≈ 0.999.
+	if math.Abs(g.BestPos[0]-0.96) > 1e-6 || math.Abs(g.FusedPos[0]-0.9995) > 1e-3 {
+		t.Fatalf("a/3: best %.4f fused %.4f", g.BestPos[0], g.FusedPos[0])
+	}
+}

@@ -77,14 +77,9 @@ func enrolOptions(u *edge.Upload) (faceauth.EnrolOptions, error) {
 		}
 		opt.Metadata = json.RawMessage(m)
 	}
-	if v := u.Field("skip_liveness"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return opt, fault.New(fault.BadRequest, "skip_liveness must be true or false")
-		}
-		opt.SkipLiveness = b
-	}
-	return opt, nil
+	var err error
+	opt.SkipLiveness, err = optionalBool(u, "skip_liveness")
+	return opt, err
 }
 
 func (s *Server) addImages(w http.ResponseWriter, r *http.Request) {

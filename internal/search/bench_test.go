@@ -7,14 +7,12 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 )
 
-// Synthetic data for benchmarks: random unit vectors, dim 512, one template
-// per face.
+// Benchmarks run on the structured set (structured_test.go), dim 512.
 const benchDim = 512
 
 // fillUnit fills v with a random unit vector: normalised Gaussians, i.e.
@@ -24,26 +22,6 @@ func fillUnit(rng *rand.Rand, v []float32) {
 		var n2 float64
 		for i := range v {
 			x := rng.NormFloat64()
-			v[i] = float32(x)
-			n2 += x * x
-		}
-		if normalise(v, n2) {
-			return
-		}
-	}
-}
-
-// fillUnitFast is fillUnit for bulk data, about 3× faster: each component is
-// an Irwin–Hall sum of four 16-bit uniforms (one PCG draw), a bounded but
-// close approximation of a Gaussian, so the normalised vectors are very
-// nearly uniform on the sphere (the dot of two is ~N(0, 1/dim) as with true
-// Gaussians, which is all an exact search's cost and top-k depend on).
-func fillUnitFast(rng *rand.Rand, v []float32) {
-	for {
-		var n2 float64
-		for i := range v {
-			u := rng.Uint64()
-			x := float64(int64(u&0xffff)+int64(u>>16&0xffff)+int64(u>>32&0xffff)+int64(u>>48)) - 2*65535
 			v[i] = float32(x)
 			n2 += x * x
 		}
@@ -64,183 +42,149 @@ func normalise(v []float32, n2 float64) bool {
 	return true
 }
 
-// buildSynthetic returns an index of n random unit vectors of dimension dim.
-// Generation (the slow part: n×dim Gaussians) runs on every core in chunks
-// that the calling goroutine adds as they arrive, so the vectors exist only
-// once in memory, besides a few chunks in flight.
-func buildSynthetic(tb testing.TB, n, dim int, seed uint64) *Index {
-	tb.Helper()
-	const chunkRows = 2048
-	type chunk struct {
-		first int
-		vecs  []float32
-	}
-	workers := runtime.GOMAXPROCS(0)
-	nChunks := (n + chunkRows - 1) / chunkRows
-	free := make(chan []float32, 2*workers)
-	for range 2 * workers {
-		free <- make([]float32, chunkRows*dim)
-	}
-	full := make(chan chunk, 2*workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for c := w; c < nChunks; c += workers {
-				rng := rand.New(rand.NewPCG(seed, uint64(c))) // per chunk: same data whatever the core count
-				first := c * chunkRows
-				rows := min(chunkRows, n-first)
-				buf := (<-free)[:rows*dim]
-				for r := range rows {
-					fillUnitFast(rng, buf[r*dim:(r+1)*dim])
-				}
-				full <- chunk{first, buf}
-			}
-		})
-	}
-	go func() { wg.Wait(); close(full) }()
-
-	ix := NewIndex(dim, "synthetic@1")
-	ix.Grow(n)
-	var id, face []byte
-	for c := range full {
-		for r := 0; r < len(c.vecs)/dim; r++ {
-			i := int64(c.first + r)
-			id = strconv.AppendInt(append(id[:0], 't'), i, 10)
-			face = strconv.AppendInt(append(face[:0], 'f'), i, 10)
-			if err := ix.Add(string(id), string(face), c.vecs[r*dim:(r+1)*dim]); err != nil {
-				tb.Fatal(err)
-			}
-		}
-		free <- c.vecs[:cap(c.vecs)]
-	}
-	if ix.Len() != n {
-		tb.Fatalf("built %d rows, want %d", ix.Len(), n)
-	}
-	return ix
+// benchPair is an exact and a compact index over the same structured set.
+type benchPair struct {
+	exact, compact *Index
+	probes         []probe // half genuine, half impostor
 }
 
-// synthCache keeps benchmark indexes across benchmark functions of one run.
-var synthCache struct {
+// benchCache keeps benchmark indexes across benchmark functions of one run.
+var benchCache struct {
 	sync.Mutex
-	m map[int]*Index
+	m map[int]*benchPair
 }
 
-func synthIndex(tb testing.TB, n int) *Index {
-	synthCache.Lock()
-	defer synthCache.Unlock()
-	if ix, ok := synthCache.m[n]; ok {
-		return ix
+func benchIndexes(tb testing.TB, n int) *benchPair {
+	benchCache.Lock()
+	defer benchCache.Unlock()
+	if p, ok := benchCache.m[n]; ok {
+		return p
 	}
 	start := time.Now()
-	ix := buildSynthetic(tb, n, benchDim, 42)
-	tb.Logf("built %d×%d index in %v", n, benchDim, time.Since(start).Round(time.Millisecond))
-	if synthCache.m == nil {
-		synthCache.m = map[int]*Index{}
+	g := newFaceGen(benchDim, 42)
+	p := &benchPair{exact: newExactIndex(benchDim), compact: newCompactIndex(benchDim)}
+	faces := buildStructured(tb, g, n, p.exact, p.compact)
+	p.probes = g.probes(faces, 32, 32)
+	tb.Logf("built %d×%d exact and compact indexes in %v", n, benchDim, time.Since(start).Round(time.Millisecond))
+	if benchCache.m == nil {
+		benchCache.m = map[int]*benchPair{}
 	}
-	synthCache.m[n] = ix
-	return ix
+	benchCache.m[n] = p
+	return p
 }
 
-func benchQueries(n int) [][]float32 {
-	rng := rand.New(rand.NewPCG(7, 7))
-	qs := make([][]float32, n)
-	for i := range qs {
-		qs[i] = randUnit(rng, benchDim)
+// benchSearch measures Search(k=50, no threshold) on the structured set.
+// workers: 0 = default policy (parallel from 50k rows), 1 = serial.
+func benchSearch(b *testing.B, n int, compact bool, workers int) {
+	p := benchIndexes(b, n)
+	ix := p.exact
+	if compact {
+		ix = p.compact
 	}
-	return qs
-}
-
-// benchSearch measures Search(k=50, no threshold). workers: 0 = default
-// policy (parallel from 50k rows), 1 = serial.
-func benchSearch(b *testing.B, n, workers int) {
-	ix := synthIndex(b, n)
 	old := ix.workers
 	ix.workers = workers
 	defer func() { ix.workers = old }()
-	qs := benchQueries(64)
-	b.SetBytes(int64(n) * benchDim * 4) // MB/s = vector bytes scanned per second
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if hits := ix.Search(qs[i%len(qs)], 50, -1); len(hits) != 50 {
+		if hits := ix.Search(p.probes[i%len(p.probes)].vec, 50, -1); len(hits) != 50 {
 			b.Fatalf("%d hits", len(hits))
 		}
 		i++
 	}
 }
 
-func BenchmarkSearch10k(b *testing.B)        { benchSearch(b, 10_000, 0) }
-func BenchmarkSearch100k(b *testing.B)       { benchSearch(b, 100_000, 0) }
-func BenchmarkSearch1M(b *testing.B)         { benchSearch(b, 1_000_000, 0) }
-func BenchmarkSearchSerial100k(b *testing.B) { benchSearch(b, 100_000, 1) }
-func BenchmarkSearchSerial1M(b *testing.B)   { benchSearch(b, 1_000_000, 1) }
+func BenchmarkSearchExact10k(b *testing.B)        { benchSearch(b, 10_000, false, 0) }
+func BenchmarkSearchCompact10k(b *testing.B)      { benchSearch(b, 10_000, true, 0) }
+func BenchmarkSearchExact100k(b *testing.B)       { benchSearch(b, 100_000, false, 0) }
+func BenchmarkSearchCompact100k(b *testing.B)     { benchSearch(b, 100_000, true, 0) }
+func BenchmarkSearchExact1M(b *testing.B)         { benchSearch(b, 1_000_000, false, 0) }
+func BenchmarkSearchCompact1M(b *testing.B)       { benchSearch(b, 1_000_000, true, 0) }
+func BenchmarkSearchExactSerial1M(b *testing.B)   { benchSearch(b, 1_000_000, false, 1) }
+func BenchmarkSearchCompactSerial1M(b *testing.B) { benchSearch(b, 1_000_000, true, 1) }
 
-// TestLatencyReport prints build time, memory and p50/p99 search latency
-// (k=50) at 10k, 100k and 1M templates, serial and with the default
-// (parallel) policy. Run it with:
+// buildMeasured builds one index of the structured set and reports the heap
+// it holds (after GC, so garbage from generation is not counted).
+func buildMeasured(t *testing.T, g *faceGen, n int, ix *Index) (faces int, heap int64, took time.Duration) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	faces = buildStructured(t, g, n, ix)
+	took = time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return faces, int64(after.HeapAlloc) - int64(before.HeapAlloc), took
+}
+
+// TestLatencyReport prints, side by side for today's exact search and the
+// compact search, at 10k, 100k and 1M templates of the structured set: build
+// time, memory, recall against exact search, and p50/p99 latency (k=50).
+// The compact index is forced compact at every size (the default policy keeps
+// indexes under compactMinRows exact). Run it with:
 //
-//	VISAGE_SEARCH_REPORT=1 go test -run TestLatencyReport -v -timeout 30m ./internal/search/
+//	VISAGE_SEARCH_REPORT=1 go test -run TestLatencyReport -v -timeout 60m ./internal/search/
 func TestLatencyReport(t *testing.T) {
 	if os.Getenv("VISAGE_SEARCH_REPORT") != "1" {
 		t.Skip("set VISAGE_SEARCH_REPORT=1 to run")
 	}
 	t.Logf("GOMAXPROCS=%d GOARCH=%s dim=%d k=50", runtime.GOMAXPROCS(0), runtime.GOARCH, benchDim)
 	for _, tc := range []struct {
-		n, queries int
-	}{{10_000, 2000}, {100_000, 500}, {1_000_000, 100}} {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		ix := buildSynthetic(t, tc.n, benchDim, 42)
-		build := time.Since(start)
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		st := ix.Stats()
-		heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-		t.Logf("n=%d: build %v; vectors %s (slab capacity %s); overhead estimated %s (%.0f B/template); "+
-			"heap growth %s = vectors + %s measured overhead (%.0f B/template)",
-			tc.n, build.Round(time.Millisecond), mib(st.VectorBytes), mib(st.SlabBytes),
-			mib(st.OverheadBytes), float64(st.OverheadBytes)/float64(tc.n),
-			mib(heap), mib(heap-st.SlabBytes), float64(heap-st.SlabBytes)/float64(tc.n))
-
-		// Sanity: a stored vector plus noise finds its own face first.
-		rng := rand.New(rand.NewPCG(3, 3))
-		row := rng.IntN(tc.n)
-		probe := perturb(rng, slices.Clone(ix.slab[row*benchDim:(row+1)*benchDim]), 0.5)
-		if hits := ix.Search(probe, 50, -1); len(hits) != 50 || hits[0].TemplateID != ix.rowID[row] {
-			t.Fatalf("noisy probe of %s not found first: %v", ix.rowID[row], hits[:1])
+		n, queries, probes int
+	}{{10_000, 2000, 500}, {100_000, 500, 500}, {1_000_000, 200, 250}} {
+		g := newFaceGen(benchDim, 42)
+		ex, cm := newExactIndex(benchDim), newCompactIndex(benchDim)
+		faces, exHeap, exBuild := buildMeasured(t, g, tc.n, ex)
+		_, cmHeap, cmBuild := buildMeasured(t, g, tc.n, cm)
+		for _, r := range []struct {
+			name  string
+			ix    *Index
+			heap  int64
+			build time.Duration
+		}{{"exact", ex, exHeap, exBuild}, {"compact", cm, cmHeap, cmBuild}} {
+			st := r.ix.Stats()
+			t.Logf("n=%d (%d faces) %-7s build %-8v vectors %-10s heap %-10s (%.0f B/template; vectors %.0f, rest %.0f)",
+				tc.n, faces, r.name, r.build.Round(time.Millisecond), mib(st.VectorBytes), mib(r.heap),
+				float64(r.heap)/float64(tc.n), float64(st.VectorBytes)/float64(tc.n), float64(r.heap-st.SlabBytes)/float64(tc.n))
 		}
 
-		// Serial and default (parallel from 50k rows) searches alternate query
-		// by query, so both see the same background load on a shared machine.
-		qs := benchQueries(64)
-		modes := []int{1, 0} // ix.workers: serial, default policy
+		ps := g.probes(faces, tc.probes, tc.probes)
+		st := measureRecall(cm, ps, 50, exactResults(ex, ps, 50))
+		t.Logf("n=%d recall (%d genuine + %d impostor probes): %v", tc.n, tc.probes, tc.probes, st)
+
+		// The searches alternate query by query (and which goes first), so
+		// all see the same background load on a shared machine.
+		type mode struct {
+			name    string
+			ix      *Index
+			workers int
+		}
+		modes := []mode{{"exact serial", ex, 1}, {"exact default", ex, 0}, {"compact serial", cm, 1}, {"compact default", cm, 0}}
 		lat := make([][]time.Duration, len(modes))
 		for i := range 5 { // warm up
-			ix.Search(qs[i], 50, -1)
+			for _, m := range modes {
+				m.ix.Search(ps[i].vec, 50, -1)
+			}
 		}
 		for i := range tc.queries {
+			q := ps[(i*7)%len(ps)].vec
 			for j := range modes {
-				m := (i + j) % len(modes) // alternate which mode goes first
-				ix.workers = modes[m]
+				m := modes[(i+j)%len(modes)]
+				m.ix.workers = m.workers
 				s := time.Now()
-				ix.Search(qs[i%len(qs)], 50, -1)
-				lat[m] = append(lat[m], time.Since(s))
+				m.ix.Search(q, 50, -1)
+				lat[(i+j)%len(modes)] = append(lat[(i+j)%len(modes)], time.Since(s))
 			}
 		}
-		ix.workers = 0
-		for m, w := range modes {
-			slices.Sort(lat[m])
-			mode := "serial"
-			if w == 0 {
-				mode = fmt.Sprintf("default (%d goroutines)", ix.searchWorkers(tc.n))
-			}
-			t.Logf("n=%d %-24s p50 %-10v p99 %-10v min %-10v (%d queries)", tc.n, mode,
-				pct(lat[m], 50).Round(time.Microsecond), pct(lat[m], 99).Round(time.Microsecond),
-				lat[m][0].Round(time.Microsecond), tc.queries)
+		for j, m := range modes {
+			m.ix.workers = 0
+			slices.Sort(lat[j])
+			t.Logf("n=%d %-16s p50 %-10v p99 %-10v min %-10v (%d queries)", tc.n, m.name,
+				pct(lat[j], 50).Round(time.Microsecond), pct(lat[j], 99).Round(time.Microsecond),
+				lat[j][0].Round(time.Microsecond), tc.queries)
 		}
-		runtime.KeepAlive(ix)
+		runtime.KeepAlive(ex)
+		runtime.KeepAlive(cm)
 	}
 }
 

@@ -3,9 +3,16 @@
 // lazily.
 //
 // Vectors are L2-normalised float32 embeddings, so cosine similarity is the
-// dot product. Search is exact: every stored template is scored against the
-// query. Templates live in one contiguous []float32 slab (rows of dim floats,
+// dot product. A small index is exact: every stored template is scored
+// against the query, from one contiguous []float32 slab (rows of dim floats,
 // swap-remove on delete), so a search streams memory linearly.
+//
+// From compactMinRows templates (and for dimensions compactEligible accepts)
+// an index goes compact, once and for good: the slab is replaced by sign bits
+// and int8 codes (compact.go), 3.5× smaller, and a search ranks every
+// template by Hamming distance, re-ranks a short list by int8 cosine, and
+// reports that cosine. Results keep the same face-level semantics; they are
+// approximate (recall and cosine error measured in docs/search.md).
 //
 // An enrolled face may hold several templates (one per enrolment image). A
 // search scores templates but returns faces: each face appears at most once,
@@ -41,6 +48,13 @@ const parallelMinRows = 50_000
 // rowsPerWorker is the minimum share of rows worth a goroutine of its own.
 const rowsPerWorker = 25_000
 
+// compactMinRows is the index size from which an index goes compact (see the
+// package comment). Below it the float32 slab is small (≤ 100 MB at dim 512)
+// and exact search already fast (≈ 8 ms at 50k on the 2-core dev box), so
+// exactness costs little; above it exact search grows linearly (≈ 90–180 ms
+// at 1M) and so does its memory (2 GiB at 1M). Measured in docs/search.md.
+const compactMinRows = 50_000
+
 // Hit is one face returned by Search.
 type Hit struct {
 	FaceKey    string  // the face (the client's face id)
@@ -48,7 +62,7 @@ type Hit struct {
 	Cosine     float32 // cosine similarity of that template to the query, in [-1, 1]
 }
 
-// Index is the exact 1:N index of one integration for one embedding model.
+// Index is the 1:N index of one integration for one embedding model.
 // It is safe for concurrent use: searches share a read lock, writes take the
 // write lock.
 type Index struct {
@@ -61,8 +75,15 @@ type Index struct {
 
 	mu sync.RWMutex
 
-	// Rows: template r occupies slab[r*dim : (r+1)*dim].
+	// compactFrom is the size from which the index goes compact:
+	// compactMinRows, or another value set by tests and benchmarks before use
+	// (noCompact keeps an index exact).
+	compactFrom int
+
+	// Rows: template r occupies slab[r*dim : (r+1)*dim] while the index is
+	// exact; once compact, slab is nil and row r is codes' row r.
 	slab    []float32
+	codes   *codes
 	rowID   []string         // template id of each row
 	rowFace []int32          // face ordinal of each row
 	rowNext []int32          // next row of the same face, -1 at the end
@@ -87,11 +108,39 @@ func NewIndex(dim int, modelID string) *Index {
 		panic("search: NewIndex: empty model id")
 	}
 	return &Index{
-		dim:    dim,
-		model:  modelID,
-		byID:   make(map[string]int32),
-		byFace: make(map[string]int32),
+		dim:         dim,
+		model:       modelID,
+		compactFrom: compactMinRows,
+		byID:        make(map[string]int32),
+		byFace:      make(map[string]int32),
 	}
+}
+
+// noCompact as compactFrom keeps an index exact whatever its size.
+const noCompact = int(^uint(0) >> 1)
+
+// Compact reports whether the index holds compact codes rather than exact
+// vectors (see the package comment).
+func (ix *Index) Compact() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.codes != nil
+}
+
+// maybeCompact switches the index to compact codes if it is to hold rows
+// templates. ix.mu must be held for writing.
+func (ix *Index) maybeCompact(rows int) {
+	if ix.codes != nil || rows < ix.compactFrom || !compactEligible(ix.dim) {
+		return
+	}
+	c := newCodes(ix.dim)
+	n := len(ix.rowID)
+	c.grow(max(rows, n))
+	for r := range n {
+		c.appendRow(ix.slab[r*ix.dim : (r+1)*ix.dim])
+	}
+	ix.codes = c
+	ix.slab = nil // the point of going compact: the float32 vectors are not kept
 }
 
 // Dim returns the vector dimension the index accepts.
@@ -126,7 +175,12 @@ func (ix *Index) Grow(n int) {
 }
 
 func (ix *Index) grow(n int) {
-	ix.slab = slices.Grow(ix.slab, n*ix.dim)
+	ix.maybeCompact(len(ix.rowID) + n)
+	if ix.codes != nil {
+		ix.codes.grow(n)
+	} else {
+		ix.slab = slices.Grow(ix.slab, n*ix.dim)
+	}
 	ix.rowID = slices.Grow(ix.rowID, n)
 	ix.rowFace = slices.Grow(ix.rowFace, n)
 	ix.rowNext = slices.Grow(ix.rowNext, n)
@@ -189,11 +243,12 @@ func (ix *Index) checkVector(vec []float32) error {
 func (ix *Index) add(id, faceKey string, vec []float32) {
 	if r, ok := ix.byID[id]; ok {
 		if ix.faceKey[ix.rowFace[r]] == faceKey {
-			copy(ix.slab[int(r)*ix.dim:], vec)
+			ix.setVector(r, vec)
 			return
 		}
 		ix.removeRow(r)
 	}
+	ix.maybeCompact(len(ix.rowID) + 1)
 	r := int32(len(ix.rowID))
 	f, ok := ix.byFace[faceKey]
 	if !ok {
@@ -202,12 +257,25 @@ func (ix *Index) add(id, faceKey string, vec []float32) {
 		ix.faceHead = append(ix.faceHead, -1)
 		ix.byFace[faceKey] = f
 	}
-	ix.slab = append(ix.slab, vec...)
+	if ix.codes != nil {
+		ix.codes.appendRow(vec)
+	} else {
+		ix.slab = append(ix.slab, vec...)
+	}
 	ix.rowID = append(ix.rowID, id)
 	ix.rowFace = append(ix.rowFace, f)
 	ix.rowNext = append(ix.rowNext, ix.faceHead[f])
 	ix.faceHead[f] = r
 	ix.byID[id] = r
+}
+
+// setVector replaces row r's vector. ix.mu must be held for writing.
+func (ix *Index) setVector(r int32, vec []float32) {
+	if ix.codes != nil {
+		ix.codes.set(int(r), vec)
+		return
+	}
+	copy(ix.slab[int(r)*ix.dim:], vec)
 }
 
 // Remove deletes every template of face faceKey. Removing an unknown face is
@@ -251,8 +319,7 @@ func (ix *Index) removeRow(r int32) {
 
 	last := int32(len(ix.rowID) - 1)
 	if r != last {
-		d := ix.dim
-		copy(ix.slab[int(r)*d:int(r+1)*d], ix.slab[int(last)*d:int(last+1)*d])
+		ix.moveVector(r, last)
 		ix.rowID[r] = ix.rowID[last]
 		ix.rowFace[r] = ix.rowFace[last]
 		ix.rowNext[r] = ix.rowNext[last]
@@ -260,10 +327,24 @@ func (ix *Index) removeRow(r int32) {
 		ix.relink(ix.rowFace[r], last, r)
 	}
 	ix.rowID[last] = "" // release the string
-	ix.slab = ix.slab[:int(last)*ix.dim]
+	if ix.codes != nil {
+		ix.codes.truncate(int(last))
+	} else {
+		ix.slab = ix.slab[:int(last)*ix.dim]
+	}
 	ix.rowID = ix.rowID[:last]
 	ix.rowFace = ix.rowFace[:last]
 	ix.rowNext = ix.rowNext[:last]
+}
+
+// moveVector copies row src's vector (or codes) over row dst's.
+func (ix *Index) moveVector(dst, src int32) {
+	if ix.codes != nil {
+		ix.codes.move(int(dst), int(src))
+		return
+	}
+	d := ix.dim
+	copy(ix.slab[int(dst)*d:int(dst+1)*d], ix.slab[int(src)*d:int(src+1)*d])
 }
 
 // relink replaces the link to row from in face f's row list by a link to row
@@ -303,6 +384,8 @@ func (ix *Index) removeFace(f int32) {
 // Search returns at most k faces whose best template has cosine ≥ minCosine
 // to query, best first; equal cosines are ordered by face key, and a face's
 // equally-scoring templates by template id, so results are deterministic.
+// On a compact index the cosines are those of the int8 codes (within about
+// ±0.001 of the exact ones) and a face may be missed (see the package comment).
 //
 // query must be an L2-normalised vector of the index's model: Search returns
 // nil if its dimension is wrong and cannot tell another model's vector apart.
@@ -319,7 +402,9 @@ func (ix *Index) Search(query []float32, k int, minCosine float32) []Hit {
 		return nil
 	}
 	var top *topK
-	if w := ix.searchWorkers(rows); w > 1 {
+	if w := ix.searchWorkers(rows); ix.codes != nil {
+		top = ix.searchCompact(query, k, minCosine, w)
+	} else if w > 1 {
 		top = ix.searchParallel(query, k, minCosine, w)
 	} else {
 		top = ix.newTopK(k, minCosine)
@@ -415,8 +500,12 @@ type Stats struct {
 	Dim       int
 	Templates int
 	Faces     int
-	// VectorBytes is the size of the stored vectors (Templates × Dim × 4);
-	// SlabBytes is the slab's allocated capacity.
+	// Compact reports that the index holds compact codes (sign bits and int8
+	// codes) instead of float32 vectors.
+	Compact bool
+	// VectorBytes is the size of the stored vectors: Templates × Dim × 4 for
+	// an exact index, the codes (Templates × (Dim + Dim/8 + 4)) for a compact
+	// one. SlabBytes is their allocated capacity.
 	VectorBytes int64
 	SlabBytes   int64
 	// OverheadBytes estimates everything else: ids, face keys, row and face
@@ -445,13 +534,18 @@ func (ix *Index) Stats() Stats {
 		int64(cap(ix.rowID))*strHdr + int64(cap(ix.rowFace))*4 + int64(cap(ix.rowNext))*4 +
 		int64(cap(ix.faceKey))*strHdr + int64(cap(ix.faceHead))*4 +
 		int64(len(ix.byID)+len(ix.byFace))*mapEntry
+	vec, slab := int64(len(ix.slab))*4, int64(cap(ix.slab))*4
+	if ix.codes != nil {
+		vec, slab = ix.codes.bytes()
+	}
 	return Stats{
 		ModelID:       ix.model,
 		Dim:           ix.dim,
 		Templates:     len(ix.rowID),
 		Faces:         len(ix.faceKey),
-		VectorBytes:   int64(len(ix.slab)) * 4,
-		SlabBytes:     int64(cap(ix.slab)) * 4,
+		Compact:       ix.codes != nil,
+		VectorBytes:   vec,
+		SlabBytes:     slab,
 		OverheadBytes: over,
 		Skipped:       ix.skipped,
 	}

@@ -92,8 +92,17 @@ func checkInvariants(t *testing.T, ix *Index) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n := len(ix.rowID)
-	if len(ix.slab) != n*ix.dim || len(ix.rowFace) != n || len(ix.rowNext) != n || len(ix.byID) != n {
-		t.Fatalf("row tables disagree: slab %d rows %d faces %d next %d byID %d", len(ix.slab), n, len(ix.rowFace), len(ix.rowNext), len(ix.byID))
+	vecRows := len(ix.slab) / ix.dim
+	if c := ix.codes; c != nil {
+		vecRows = c.rows()
+		if ix.slab != nil || len(c.head) != n*c.hw || len(c.tail) != n*c.tw || len(c.q) != n*c.dim || len(c.res) != n*c.dim/2 {
+			t.Fatalf("code stores disagree: %d rows, slab %d, head %d, tail %d, q %d, res %d", n, len(ix.slab), len(c.head), len(c.tail), len(c.q), len(c.res))
+		}
+	} else if len(ix.slab) != n*ix.dim {
+		t.Fatalf("slab %d floats for %d rows", len(ix.slab), n)
+	}
+	if vecRows != n || len(ix.rowFace) != n || len(ix.rowNext) != n || len(ix.byID) != n {
+		t.Fatalf("row tables disagree: vectors %d rows %d faces %d next %d byID %d", vecRows, n, len(ix.rowFace), len(ix.rowNext), len(ix.byID))
 	}
 	if len(ix.faceKey) != len(ix.faceHead) || len(ix.faceKey) != len(ix.byFace) {
 		t.Fatalf("face tables disagree")

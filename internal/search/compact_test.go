@@ -1,7 +1,6 @@
 package search
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -78,33 +77,9 @@ func compactBrute(ix *Index, q []float32, k int, minCos float32) []Hit {
 	c.rot.apply(x, q)
 	best := map[string]Hit{}
 	for r := range c.rows() {
-		s := c.score(x, int32(r))
-		if !(s >= minCos) {
-			continue
-		}
-		face, id := ix.faceKey[ix.rowFace[r]], ix.rowID[r]
-		b, ok := best[face]
-		if !ok || s > b.Cosine || (s == b.Cosine && id < b.TemplateID) {
-			best[face] = Hit{FaceKey: face, TemplateID: id, Cosine: s}
-		}
+		keepBest(best, ix.faceKey[ix.rowFace[r]], ix.rowID[r], c.score(x, int32(r)), minCos)
 	}
-	out := make([]Hit, 0, len(best))
-	for _, h := range best {
-		out = append(out, h)
-	}
-	slices.SortFunc(out, func(a, b Hit) int {
-		if c := cmp.Compare(b.Cosine, a.Cosine); c != 0 {
-			return c
-		}
-		return strings.Compare(a.FaceKey, b.FaceKey)
-	})
-	if len(out) > k {
-		out = out[:k]
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	return topFaces(best, k)
 }
 
 // TestCompactFaceSemantics checks the compact path's face-level top k (each

@@ -31,15 +31,26 @@ type tmpl struct {
 func bruteForce(ts []tmpl, q []float32, k int, minCos float32) []Hit {
 	best := map[string]Hit{}
 	for _, t := range ts {
-		s := dot(q, t.vec)
-		if !(s >= minCos) {
-			continue
-		}
-		b, ok := best[t.face]
-		if !ok || s > b.Cosine || (s == b.Cosine && t.id < b.TemplateID) {
-			best[t.face] = Hit{FaceKey: t.face, TemplateID: t.id, Cosine: s}
-		}
+		keepBest(best, t.face, t.id, dot(q, t.vec), minCos)
 	}
+	return topFaces(best, k)
+}
+
+// keepBest records a template's score as its face's best, the reference's
+// rule: at least minCos (NaN never), ties to the smaller template id.
+func keepBest(best map[string]Hit, face, id string, s, minCos float32) {
+	if !(s >= minCos) {
+		return
+	}
+	b, ok := best[face]
+	if !ok || s > b.Cosine || (s == b.Cosine && id < b.TemplateID) {
+		best[face] = Hit{FaceKey: face, TemplateID: id, Cosine: s}
+	}
+}
+
+// topFaces is the reference's answer: faces by cosine, then face key, at
+// most k; nil when none.
+func topFaces(best map[string]Hit, k int) []Hit {
 	out := make([]Hit, 0, len(best))
 	for _, h := range best {
 		out = append(out, h)

@@ -361,3 +361,35 @@ func licenceBack(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// A registration whose face was enrolled but whose applicant was never
+// completed (the server died between the two) is not stuck: the next
+// attempt finds the profile it enrolled and adopts it instead of failing
+// as a duplicate of itself. The crash is simulated by enrolling the
+// profile with the applicant's id in its metadata, as the attempt does.
+func TestValidationAdoptsItsOwnProfileAfterACrash(t *testing.T) {
+	s := startServer(t, "", "", nil)
+	key := s.newTenant("validation-crash")
+	r := s.do(s.request("POST", "/v1/applicants", key, strings.NewReader(`{}`), "application/json"))
+	id, _ := r.Body["id"].(string)
+	if r.Status != 201 {
+		t.Fatalf("open applicant: %d %v", r.Status, r.Body)
+	}
+	meta := `{"applicant_id":"` + id + `","subject":""}`
+	if e := s.do(s.multipartReq("/v1/faces", key, map[string]string{"face_id": "prf_crashed", "metadata": meta},
+		[][2]string{{"image", fx(t, "faces", "deepface", "id00_img1", "img1.jpg")}})); e.Status != 201 {
+		t.Fatalf("the crashed attempt's profile: %d %v", e.Status, e.Body)
+	}
+	v := s.do(s.multipartReq("/v1/applicants/"+id+"/validate", key, map[string]string{"document_type": "10"},
+		[][2]string{{"face_image", fx(t, "faces", "deepface", "id00_img1", "img2.jpg")}}))
+	if v.Status != 200 || v.Body["outcome"] != "success" || v.Body["profile_id"] != "prf_crashed" {
+		t.Fatalf("retry after the crash: %d %v", v.Status, v.Body)
+	}
+	other := s.do(s.request("POST", "/v1/applicants", key, strings.NewReader(`{}`), "application/json"))
+	oid, _ := other.Body["id"].(string)
+	d := s.do(s.multipartReq("/v1/applicants/"+oid+"/validate", key, map[string]string{"document_type": "10"},
+		[][2]string{{"face_image", fx(t, "faces", "deepface", "id00_img1", "img4.jpg")}}))
+	if d.Status != 200 || d.Body["outcome"] != "fail" || d.Body["duplicate_of"] != "prf_crashed" {
+		t.Fatalf("another applicant with that face: %d %v", d.Status, d.Body)
+	}
+}

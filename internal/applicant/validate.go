@@ -363,10 +363,14 @@ func (s *Service) register(ctx context.Context, t faceauth.Tenant, row *store.Ap
 	dup.Policy.CheckDuplicates = true // one person, one profile, whatever the policy says of enrolments
 	_, err := s.faces.Enrol(ctx, dup, profile, []faceauth.Image{{Data: in.Face, Name: "selfie"}},
 		faceauth.EnrolOptions{Metadata: meta, SkipLiveness: pol.SkipAntiSpoofing})
-	switch fault.KindOf(err) {
-	case "":
+	switch other := fault.As(err); {
+	case err == nil:
 		res.ProfileID = profile
-	case fault.Duplicate:
+	case other.Kind == fault.Duplicate && s.ownProfile(ctx, t.ID, other.Subject, row.ID):
+		// This applicant's own profile, enrolled by an attempt the server
+		// did not live to record: adopt it rather than fail as a duplicate.
+		res.ProfileID = other.Subject
+	case other.Kind == fault.Duplicate:
 		res.Checks.FaceValid = false
 		res.DuplicateOf = fault.As(err).Subject
 		res.Outcome = Fail
@@ -375,6 +379,19 @@ func (s *Service) register(ctx context.Context, t faceauth.Tenant, row *store.Ap
 		return err
 	}
 	return nil
+}
+
+// ownProfile reports whether faceID is a profile enrolled for applicant
+// applicantID (its metadata names the applicant).
+func (s *Service) ownProfile(ctx context.Context, integrationID, faceID, applicantID string) bool {
+	v, err := s.faces.GetFace(ctx, integrationID, faceID)
+	if err != nil {
+		return false
+	}
+	var meta struct {
+		ApplicantID string `json:"applicant_id"`
+	}
+	return json.Unmarshal(v.Metadata, &meta) == nil && meta.ApplicantID == applicantID
 }
 
 // verdict is Success when every check run passed, else Fail (with the

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -150,7 +151,26 @@ func pebbleBinary(t *testing.T) string {
 	return p
 }
 
+// startPebble starts Pebble, again on other ports when one it was given
+// was taken meanwhile (free ports are picked before Pebble binds them, and
+// other packages' tests run alongside).
 func startPebble(t *testing.T) *pebble {
+	t.Helper()
+	for try := 1; ; try++ {
+		p, err := launchPebble(t)
+		if err == nil {
+			return p
+		}
+		if !errors.Is(err, errPortTaken) || try == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("pebble: %v; trying other ports", err)
+	}
+}
+
+var errPortTaken = errors.New("a port was taken before pebble bound it")
+
+func launchPebble(t *testing.T) (*pebble, error) {
 	t.Helper()
 	bin := pebbleBinary(t)
 	dir := t.TempDir()
@@ -183,7 +203,7 @@ func startPebble(t *testing.T) *pebble {
 	p.cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
@@ -198,16 +218,19 @@ func startPebble(t *testing.T) *pebble {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return p
+				return p, nil
 			}
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("pebble exited: %s", p.out)
+			if strings.Contains(p.out.String(), "address already in use") {
+				return nil, errPortTaken
+			}
+			return nil, fmt.Errorf("pebble exited: %s", p.out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pebble not up after 20 s: %v\n%s", err, p.out)
+			return nil, fmt.Errorf("pebble not up after 20 s: %v\n%s", err, p.out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
